@@ -1,0 +1,3 @@
+from sirena.cli import main
+
+main()

@@ -1,0 +1,15 @@
+"""Default alert texts, from the message catalogue, in every catalogued language."""
+
+from __future__ import annotations
+
+from sirena import messages
+from sirena.domain.model import Kind, Status
+
+
+def default_headline(kind: Kind, status: Status) -> dict[str, str]:
+    """``{"uk": "Повітряна тривога", "en": "Air-raid alert"}``, prefixed with EXERCISE/TEST when not actual."""
+    texts = messages.all_languages(f"alert.kind.{kind.value}")
+    if status is Status.ACTUAL:
+        return texts
+    marks = messages.all_languages(f"alert.status.{status.value}")
+    return {lang: f"{marks[lang]}: {text}" for lang, text in texts.items()}

@@ -1,0 +1,1 @@
+"""Alert history: the shipped Ukrainian record, import, statistics, export and replay."""

@@ -1,0 +1,1 @@
+"""Wire formats: pure functions from objects to bytes and back, no sockets."""

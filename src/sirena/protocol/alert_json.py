@@ -1,0 +1,123 @@
+"""Sirena's native JSON shape for alerts and events, both ways.
+
+Times are UTC ISO 8601 with milliseconds and a ``Z`` (``2026-10-13T07:36:50.000Z``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from sirena.domain.model import (
+    Alert,
+    AlertState,
+    Circle,
+    Event,
+    EventType,
+    Kind,
+    Level,
+    Source,
+    Status,
+    Target,
+    Threat,
+    ThreatType,
+)
+
+
+def format_time(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def parse_time(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def alert_to_dict(alert: Alert) -> dict[str, Any]:
+    return {
+        "id": alert.id,
+        "version": alert.version,
+        "state": alert.state.value,
+        "status": alert.status.value,
+        "kind": alert.kind.value,
+        "level": alert.level.value,
+        "threats": [{"type": t.type.value, "level": t.level.value} for t in alert.threats],
+        "regions": list(alert.regions),
+        "partial_regions": list(alert.partial_regions),
+        "area": dict(alert.target.area) if alert.target.area is not None else None,
+        "circle": (
+            {
+                "lat": alert.target.circle.lat,
+                "lon": alert.target.circle.lon,
+                "radius_km": alert.target.circle.radius_km,
+            }
+            if alert.target.circle is not None
+            else None
+        ),
+        "targets_regions": list(alert.target.regions),
+        "headline": dict(alert.headline),
+        "instruction": dict(alert.instruction),
+        "time_to_shelter_s": alert.time_to_shelter_s,
+        "issuer": alert.issuer,
+        "source": alert.source.value,
+        "started_at": format_time(alert.started_at),
+        "updated_at": format_time(alert.updated_at),
+        "ended_at": format_time(alert.ended_at),
+        "expires_at": format_time(alert.expires_at),
+    }
+
+
+def alert_from_dict(data: Mapping[str, Any]) -> Alert:
+    circle = data.get("circle")
+    started = parse_time(data["started_at"])
+    updated = parse_time(data["updated_at"])
+    assert started is not None
+    assert updated is not None
+    return Alert(
+        id=data["id"],
+        version=int(data["version"]),
+        state=AlertState(data["state"]),
+        status=Status(data["status"]),
+        kind=Kind(data["kind"]),
+        level=Level(data["level"]),
+        threats=tuple(Threat(ThreatType(t["type"]), Level(t["level"])) for t in data.get("threats", ())),
+        regions=tuple(data.get("regions", ())),
+        partial_regions=tuple(data.get("partial_regions", ())),
+        target=Target(
+            regions=tuple(data.get("targets_regions", ())),
+            area=data.get("area"),
+            circle=Circle(float(circle["lat"]), float(circle["lon"]), float(circle["radius_km"])) if circle else None,
+        ),
+        headline=dict(data.get("headline") or {}),
+        instruction=dict(data.get("instruction") or {}),
+        time_to_shelter_s=data.get("time_to_shelter_s"),
+        issuer=data.get("issuer", "system"),
+        source=Source(data.get("source", "sirena")),
+        started_at=started,
+        updated_at=updated,
+        ended_at=parse_time(data.get("ended_at")),
+        expires_at=parse_time(data.get("expires_at")),
+    )
+
+
+def event_to_dict(event: Event) -> dict[str, Any]:
+    """The ``{"seq", "type", "alert"}`` object sent on every live channel."""
+    return {"seq": event.seq, "type": event.type.value, "alert": alert_to_dict(event.alert)}
+
+
+def event_from_dict(data: Mapping[str, Any], *, at: datetime | None = None) -> Event:
+    alert = alert_from_dict(data["alert"])
+    return Event(seq=int(data["seq"]), type=EventType(data["type"]), alert=alert, at=at or alert.updated_at)
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON with non-ASCII text kept readable."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

@@ -1,0 +1,131 @@
+"""The running system: store, bus, region registry, service, live hub and background tasks, wired from settings.
+
+``Runtime.start()`` and ``Runtime.stop()`` are what the web app's lifespan and the CLI call. Committed events
+travel store → relay → bus → hub. The relay publishes strictly in sequence order; it also picks up events
+committed by other processes sharing the database (the CLI, for example), by polling the event log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from sirena.bus import Bus, open_bus
+from sirena.domain.model import Event
+from sirena.regions import RegionRegistry, load_builtin, load_data, load_file
+from sirena.service import AlertService, Clock, utcnow
+from sirena.settings import Settings
+from sirena.store import Store, open_store
+from sirena.stream import Hub
+
+log = logging.getLogger("sirena")
+
+
+REGIONS_META_KEY = "regions"
+
+
+def load_regions(spec: str) -> RegionRegistry:
+    """A built-in region set by country code, or a region file by path."""
+    if Path(spec).suffix in {".json", ".geojson"} or Path(spec).exists():
+        return load_file(spec)
+    return load_builtin(spec)
+
+
+async def resolve_regions(settings: Settings, store: Store) -> RegionRegistry:
+    """``SIRENA_REGIONS`` when set; otherwise the set loaded with ``sirena regions load``; otherwise Ukraine."""
+    if settings.regions:
+        return load_regions(settings.regions)
+    stored = await store.get_meta(REGIONS_META_KEY)
+    if stored:
+        return load_data(json.loads(stored), source="database")
+    return load_builtin("ua")
+
+
+def _nothing() -> None:
+    return None
+
+
+class Runtime:
+    def __init__(self, settings: Settings, *, clock: Clock = utcnow, registry: RegionRegistry | None = None) -> None:
+        self.settings = settings
+        self._given_registry = registry
+        self._clock = clock
+        self.store: Store = open_store(settings.database_url)
+        self.bus: Bus = open_bus(settings.bus_url)
+        self.hub = Hub(queue_size=settings.stream_queue_size)
+        self.service: AlertService
+        self.published_seq = 0
+        self._relay_queue: asyncio.Queue[Sequence[Event] | None] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._unsubscribe: Callable[[], None] = _nothing
+        self.started = False
+
+    @property
+    def registry(self) -> RegionRegistry:
+        return self.service.registry
+
+    async def start(self) -> None:
+        await self.store.open()
+        registry = self._given_registry or await resolve_regions(self.settings, self.store)
+        self.service = AlertService(self.store, registry, self._clock)
+        await self.bus.start()
+        self._unsubscribe = self.bus.subscribe(self.hub.publish)
+        self.published_seq = await self.store.last_seq()
+        self.store.add_commit_listener(self._relay_queue.put_nowait)
+        self._tasks.append(asyncio.create_task(self._relay(), name="sirena-relay"))
+        self._tasks.append(asyncio.create_task(self._poll(), name="sirena-relay-poll"))
+        if self.settings.demo:
+            from sirena.history.demo import DemoFeed
+
+            self._tasks.append(asyncio.create_task(DemoFeed(self).run(), name="sirena-demo"))
+        self.started = True
+
+    async def stop(self) -> None:
+        self.hub.close()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        self._unsubscribe()
+        await self.bus.close()
+        await self.store.close()
+        self.started = False
+
+    async def _relay(self) -> None:
+        """Publish committed events in sequence order, filling any gap from the event log."""
+        while True:
+            batch = await self._relay_queue.get()
+            try:
+                if batch is None or any(e.seq != self.published_seq + 1 + i for i, e in enumerate(batch)):
+                    await self.catch_up()
+                    continue
+                for event in batch:
+                    if event.seq == self.published_seq + 1:
+                        await self.bus.publish(event)
+                        self.published_seq = event.seq
+            except Exception:  # a failed publish must not stop the relay; the poll retries from the log
+                log.exception("relay failed to publish; will retry from the event log")
+
+    async def catch_up(self) -> None:
+        while True:
+            events = await self.store.events_after(self.published_seq, limit=500)
+            if not events:
+                return
+            for event in events:
+                await self.bus.publish(event)
+                self.published_seq = event.seq
+
+    async def _poll(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.relay_poll_s)
+            try:
+                if await self.store.last_seq() > self.published_seq:
+                    self._relay_queue.put_nowait(None)
+            except Exception:
+                log.exception("could not read the event log")

@@ -1,0 +1,164 @@
+"""Alert operations over a store and a region registry: the library API that HTTP and CLI adapt.
+
+The service validates and resolves targets (region ids, polygons, circles) to regions, then hands a pure
+lifecycle step to the store, which runs it inside the write transaction.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import shapely
+from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
+
+from sirena import domain
+from sirena.domain.model import Alert, AlertChanges, AlertDraft, AlertState, Circle, Status, Target
+from sirena.domain.state import RegionState
+from sirena.errors import AlertNotFound, UnknownRegion, ValidationFailed
+from sirena.ids import new_id
+from sirena.regions import RegionRegistry
+from sirena.store.base import AlertQuery, IdempotencyKey, Store, WriteResult
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class AlertService:
+    def __init__(self, store: Store, registry: RegionRegistry, clock: Clock = utcnow) -> None:
+        self.store = store
+        self.registry = registry
+        self.clock = clock
+
+    # -- targets ------------------------------------------------------------------------------------------
+
+    def resolve(self, target: Target) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The regions an alert target covers fully, and those it covers in part."""
+        if target.regions:
+            seen: dict[str, None] = {}
+            for region_id in target.regions:
+                if region_id not in self.registry:
+                    raise UnknownRegion("error.unknown_region", field="regions", value=region_id)
+                seen[region_id] = None
+            return tuple(seen), ()
+        geometry = self.geometry(target)
+        covered, partial = self.registry.regions_for_geometry(geometry)
+        if not covered and not partial:
+            raise ValidationFailed("error.area_outside_regions", field="area" if target.area else "circle")
+        return tuple(covered), tuple(partial)
+
+    def geometry(self, target: Target) -> BaseGeometry:
+        if target.area is not None:
+            return area_geometry(target.area)
+        if target.circle is not None:
+            return circle_geometry(target.circle)
+        raise ValidationFailed("error.target_missing", field="regions")
+
+    # -- lifecycle ----------------------------------------------------------------------------------------
+
+    async def issue(self, draft: AlertDraft, *, idempotency: IdempotencyKey | None = None) -> WriteResult:
+        regions, partial = self.resolve(draft.target)
+        draft = dataclasses.replace(draft, regions=regions, partial_regions=partial)
+        now = self.clock()
+        alert_id = new_id(now)
+        return await self.store.write(
+            alert_id,
+            lambda _current: domain.issue(draft, alert_id=alert_id, now=now),
+            idempotency=idempotency,
+        )
+
+    async def update(self, alert_id: str, changes: AlertChanges) -> WriteResult:
+        if changes.target is not None:
+            regions, partial = self.resolve(changes.target)
+            changes = dataclasses.replace(changes, regions=regions, partial_regions=partial)
+        now = self.clock()
+        return await self.store.write(
+            alert_id, lambda current: domain.update(self._found(alert_id, current), changes, now=now)
+        )
+
+    async def end(self, alert_id: str) -> WriteResult:
+        now = self.clock()
+        return await self.store.write(alert_id, lambda current: domain.end(self._found(alert_id, current), now=now))
+
+    async def cancel(self, alert_id: str) -> WriteResult:
+        now = self.clock()
+        return await self.store.write(alert_id, lambda current: domain.cancel(self._found(alert_id, current), now=now))
+
+    @staticmethod
+    def _found(alert_id: str, current: Alert | None) -> Alert:
+        if current is None:
+            raise AlertNotFound("error.alert_not_found", alert_id=alert_id)
+        return current
+
+    # -- reading ------------------------------------------------------------------------------------------
+
+    async def get(self, alert_id: str) -> Alert:
+        return self._found(alert_id, await self.store.get_alert(alert_id))
+
+    async def find(
+        self,
+        *,
+        states: frozenset[AlertState] | None = None,
+        region: str | None = None,
+        statuses: frozenset[Status] | None = None,
+        since: datetime | None = None,
+        limit: int = 1000,
+    ) -> list[Alert]:
+        regions = None
+        if region is not None:
+            if region not in self.registry:
+                raise UnknownRegion("error.unknown_region", field="region", value=region)
+            regions = frozenset({region, *self.registry.descendants(region), *self.registry.ancestors(region)})
+        return await self.store.find_alerts(
+            AlertQuery(states=states, regions=regions, statuses=statuses, since=since, limit=limit)
+        )
+
+    async def active(self, statuses: frozenset[Status] = frozenset({Status.ACTUAL})) -> list[Alert]:
+        return await self.find(states=frozenset({AlertState.ACTIVE}), statuses=statuses, limit=100_000)
+
+    async def region_states(self, statuses: frozenset[Status] = frozenset({Status.ACTUAL})) -> dict[str, RegionState]:
+        return domain.derive(await self.active(statuses), self.registry)
+
+
+def area_geometry(area: Mapping[str, Any]) -> BaseGeometry:
+    """A GeoJSON Polygon or MultiPolygon as a valid shapely geometry, or :class:`ValidationFailed`."""
+    if area.get("type") not in {"Polygon", "MultiPolygon"}:
+        raise ValidationFailed("error.area_type", field="area", value=str(area.get("type")))
+    try:
+        geometry = shape(area)
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, shapely.errors.ShapelyError):
+        raise ValidationFailed("error.area_invalid", field="area", reason="not a GeoJSON polygon") from None
+    if geometry.is_empty:
+        raise ValidationFailed("error.area_invalid", field="area", reason="empty")
+    minx, miny, maxx, maxy = geometry.bounds
+    if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+        raise ValidationFailed("error.area_invalid", field="area", reason="coordinates out of range (lon, lat)")
+    if not geometry.is_valid:
+        geometry = shapely.make_valid(geometry)
+    return geometry
+
+
+def circle_geometry(circle: Circle, points: int = 128) -> BaseGeometry:
+    """A polygon following a circle on the sphere closely enough for region resolution."""
+    if not (-90 <= circle.lat <= 90 and -180 <= circle.lon <= 180) or not (0 < circle.radius_km <= 2000):
+        raise ValidationFailed("error.circle_invalid", field="circle")
+    earth_km = 6371.0088
+    lat0, lon0 = math.radians(circle.lat), math.radians(circle.lon)
+    angular = circle.radius_km / earth_km
+    ring = []
+    for i in range(points):
+        bearing = 2 * math.pi * i / points
+        lat = math.asin(math.sin(lat0) * math.cos(angular) + math.cos(lat0) * math.sin(angular) * math.cos(bearing))
+        lon = lon0 + math.atan2(
+            math.sin(bearing) * math.sin(angular) * math.cos(lat0),
+            math.cos(angular) - math.sin(lat0) * math.sin(lat),
+        )
+        ring.append((math.degrees(lon), math.degrees(lat)))
+    return shapely.Polygon(ring)

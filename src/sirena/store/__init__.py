@@ -1,0 +1,24 @@
+"""Storage: the Store protocol and its backends, chosen by URL."""
+
+from sirena.errors import ConfigurationError
+from sirena.store.base import AlertQuery, IdempotencyKey, Snapshot, Store, TokenRecord, WriteResult
+from sirena.store.sqlite import SQLiteStore
+
+
+def open_store(url: str) -> Store:
+    """The store for a ``SIRENA_DATABASE_URL`` (not yet opened)."""
+    if url.startswith("sqlite:") or "://" not in url:
+        return SQLiteStore(url)
+    raise ConfigurationError("error.bad_database_url", url=url)
+
+
+__all__ = [
+    "AlertQuery",
+    "IdempotencyKey",
+    "SQLiteStore",
+    "Snapshot",
+    "Store",
+    "TokenRecord",
+    "WriteResult",
+    "open_store",
+]

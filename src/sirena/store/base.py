@@ -1,0 +1,84 @@
+"""The Store protocol: what every storage backend provides, and the records it returns."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from sirena.domain.lifecycle import Transition
+from sirena.domain.model import Alert, AlertState, Event, Status
+
+Step = Callable[[Alert | None], Transition]
+"""Computes the next version of an alert from its current one (``None`` when issuing). Runs inside the write
+transaction, so it sees the committed state and nothing can change between read and write."""
+
+CommitListener = Callable[[Sequence[Event]], None]
+"""Called on the event loop, in sequence order, after each commit with the events it made true."""
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyKey:
+    """A client-chosen key (``Idempotency-Key`` header) scoped to the caller, with a hash of the request."""
+
+    scope: str
+    key: str
+    request_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    event: Event
+    replayed: bool = False
+    """True when an earlier request with the same idempotency key already made this change."""
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRecord:
+    id: int
+    name: str
+    created_at: datetime
+    revoked_at: datetime | None
+    owner: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertQuery:
+    states: frozenset[AlertState] | None = None
+    regions: frozenset[str] | None = None
+    """Alerts touching any of these regions (callers expand descendants and ancestors)."""
+    statuses: frozenset[Status] | None = None
+    since: datetime | None = None
+    """Alerts updated at or after this time."""
+    limit: int = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    seq: int
+    alerts: tuple[Alert, ...]
+
+
+class Store(Protocol):
+    """Durable storage. Writes go through one writer; events are handed to listeners only after commit."""
+
+    async def open(self) -> None: ...
+    async def close(self) -> None: ...
+    def add_commit_listener(self, listener: CommitListener) -> None: ...
+
+    async def write(self, alert_id: str, step: Step, *, idempotency: IdempotencyKey | None = None) -> WriteResult: ...
+    async def get_alert(self, alert_id: str) -> Alert | None: ...
+    async def find_alerts(self, query: AlertQuery) -> list[Alert]: ...
+    async def snapshot(self) -> Snapshot: ...
+    async def events_after(self, seq: int, limit: int = 1000) -> list[Event]: ...
+    async def last_seq(self) -> int: ...
+
+    async def create_token(self, name: str, token_hash: str, owner: str | None = None) -> TokenRecord: ...
+    async def find_token(self, token_hash: str) -> TokenRecord | None: ...
+    async def list_tokens(self) -> list[TokenRecord]: ...
+    async def revoke_token(self, token_id: int) -> bool: ...
+
+    async def get_meta(self, key: str) -> str | None: ...
+    async def set_meta(self, key: str, value: str) -> None: ...
+    async def ping(self) -> None: ...

@@ -1,0 +1,66 @@
+"""Schema migrations for the SQLite store, applied in order and recorded by name in ``migrations``."""
+
+from __future__ import annotations
+
+SQLITE: tuple[tuple[str, str], ...] = (
+    (
+        "0001_alerts_events",
+        """
+        CREATE TABLE alerts (
+            id TEXT PRIMARY KEY,
+            version INTEGER NOT NULL,
+            state TEXT NOT NULL,
+            status TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            source TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            ended_at TEXT,
+            body TEXT NOT NULL
+        );
+        CREATE INDEX alerts_state ON alerts(state, status);
+        CREATE INDEX alerts_updated ON alerts(updated_at);
+        CREATE TABLE alert_regions (
+            alert_id TEXT NOT NULL REFERENCES alerts(id),
+            region_id TEXT NOT NULL,
+            partial INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (alert_id, region_id)
+        );
+        CREATE INDEX alert_regions_region ON alert_regions(region_id);
+        CREATE TABLE alert_versions (
+            alert_id TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            event_seq INTEGER NOT NULL,
+            body TEXT NOT NULL,
+            PRIMARY KEY (alert_id, version)
+        );
+        CREATE TABLE events (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            type TEXT NOT NULL,
+            alert_id TEXT NOT NULL,
+            at TEXT NOT NULL,
+            body TEXT NOT NULL
+        );
+        CREATE TABLE idempotency (
+            scope TEXT NOT NULL,
+            key TEXT NOT NULL,
+            request_hash TEXT NOT NULL,
+            event_seq INTEGER NOT NULL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (scope, key)
+        );
+        CREATE TABLE tokens (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            name TEXT NOT NULL,
+            hash TEXT NOT NULL UNIQUE,
+            owner TEXT,
+            created_at TEXT NOT NULL,
+            revoked_at TEXT
+        );
+        CREATE TABLE meta (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        );
+        """,
+    ),
+)

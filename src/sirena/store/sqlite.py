@@ -1,0 +1,440 @@
+"""The embedded store: SQLite in WAL mode with ``synchronous=FULL``.
+
+One writer thread owns the only write connection and takes jobs from a queue. Jobs that arrive while a commit
+is in flight are committed together (group commit), each inside its own savepoint so that one failing job
+rolls back alone. Reads run on a small pool of reader connections. Events reach commit listeners on the event
+loop, in sequence order, only after the commit that made them true.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sirena.domain.model import Alert, Event, EventType
+from sirena.errors import ConfigurationError, IdempotencyConflict, Unavailable
+from sirena.protocol.alert_json import alert_from_dict, alert_to_dict, dumps, format_time, parse_time
+from sirena.store.base import (
+    AlertQuery,
+    CommitListener,
+    IdempotencyKey,
+    Snapshot,
+    Step,
+    TokenRecord,
+    WriteResult,
+)
+from sirena.store.migrations import SQLITE as MIGRATIONS
+
+T = TypeVar("T")
+_STOP = object()
+GROUP_LIMIT = 256
+
+
+def path_from_url(url: str) -> Path:
+    """``sqlite:///var/x.db`` → ``var/x.db``; ``sqlite:////abs/x.db`` → ``/abs/x.db``; a bare path is itself."""
+    if url.startswith("sqlite:///"):
+        return Path(url.removeprefix("sqlite:///"))
+    if "://" in url:
+        raise ConfigurationError("error.bad_database_url", url=url)
+    return Path(url)
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA busy_timeout=30000")
+    return conn
+
+
+class _Job:
+    __slots__ = ("fn", "future", "loop")
+
+    def __init__(self, fn: Callable[[sqlite3.Connection], Any], loop: asyncio.AbstractEventLoop) -> None:
+        self.fn = fn
+        self.loop = loop
+        self.future: asyncio.Future[Any] = loop.create_future()
+
+
+def _resolve(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
+
+
+class SQLiteStore:
+    """:class:`~sirena.store.base.Store` on a SQLite file."""
+
+    def __init__(self, url: str, *, readers: int = 4) -> None:
+        self.path = path_from_url(url)
+        self._readers = readers
+        self._listeners: list[CommitListener] = []
+        self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._local = threading.local()
+        self._reader_conns: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        if self.path.parent and not self.path.parent.exists():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = connect(self.path)
+        migrate(conn)
+        self._writer = threading.Thread(target=self._write_loop, args=(conn,), name="sirena-writer", daemon=True)
+        self._writer.start()
+        self._pool = ThreadPoolExecutor(self._readers, thread_name_prefix="sirena-reader")
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            self._jobs.put(_STOP)
+            await asyncio.to_thread(self._writer.join)
+            self._writer = None
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+        with self._lock:
+            for conn in self._reader_conns:
+                conn.close()
+            self._reader_conns.clear()
+
+    def add_commit_listener(self, listener: CommitListener) -> None:
+        self._listeners.append(listener)
+
+    # -- the writer ---------------------------------------------------------------------------------------
+
+    def _write_loop(self, conn: sqlite3.Connection) -> None:
+        try:
+            while True:
+                first = self._jobs.get()
+                if first is _STOP:
+                    return
+                batch: list[_Job] = [first]
+                stop = False
+                while len(batch) < GROUP_LIMIT:
+                    try:
+                        nxt = self._jobs.get_nowait()
+                    except queue.Empty:
+                        break
+                    if nxt is _STOP:
+                        stop = True
+                        break
+                    batch.append(nxt)
+                self._commit(conn, batch)
+                if stop:
+                    return
+        finally:
+            conn.close()
+
+    def _commit(self, conn: sqlite3.Connection, batch: list[_Job]) -> None:
+        outcomes: list[tuple[Any, BaseException | None]] = []
+        events: list[Event] = []
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for job in batch:
+                conn.execute("SAVEPOINT job")
+                try:
+                    result = job.fn(conn)
+                except BaseException as exc:  # the job's own failure: undo it alone
+                    conn.execute("ROLLBACK TO job")
+                    conn.execute("RELEASE job")
+                    outcomes.append((None, exc))
+                    continue
+                conn.execute("RELEASE job")
+                outcomes.append((result, None))
+                if isinstance(result, WriteResult) and not result.replayed:
+                    events.append(result.event)
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            failure = Unavailable("error.store_unavailable", reason=str(exc))
+            outcomes = [(None, failure) for _ in batch]
+            events = []
+        for job, (result, error) in zip(batch, outcomes, strict=True):
+            job.loop.call_soon_threadsafe(_resolve, job.future, result, error)
+        if events and self._listeners and self._loop is not None:
+            ordered = sorted(events, key=lambda e: e.seq)
+            self._loop.call_soon_threadsafe(self._notify, ordered)
+
+    def _notify(self, events: Sequence[Event]) -> None:
+        for listener in self._listeners:
+            listener(events)
+
+    async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        if self._writer is None:
+            raise Unavailable("error.store_closed")
+        job = _Job(fn, asyncio.get_running_loop())
+        self._jobs.put(job)
+        result: T = await job.future
+        return result
+
+    # -- readers ------------------------------------------------------------------------------------------
+
+    def _reader(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = connect(self.path)
+            conn.execute("PRAGMA query_only=ON")
+            self._local.conn = conn
+            with self._lock:
+                self._reader_conns.append(conn)
+        return conn
+
+    async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        if self._pool is None:
+            raise Unavailable("error.store_closed")
+        loop = asyncio.get_running_loop()
+
+        def run() -> T:
+            try:
+                return fn(self._reader())
+            except sqlite3.Error as exc:
+                raise Unavailable("error.store_unavailable", reason=str(exc)) from exc
+
+        return await loop.run_in_executor(self._pool, run)
+
+    # -- alerts and events --------------------------------------------------------------------------------
+
+    async def write(self, alert_id: str, step: Step, *, idempotency: IdempotencyKey | None = None) -> WriteResult:
+        return await self._write(lambda conn: _apply(conn, alert_id, step, idempotency))
+
+    async def get_alert(self, alert_id: str) -> Alert | None:
+        return await self._read(lambda conn: _load_alert(conn, alert_id))
+
+    async def find_alerts(self, query: AlertQuery) -> list[Alert]:
+        return await self._read(lambda conn: _find(conn, query))
+
+    async def snapshot(self) -> Snapshot:
+        def run(conn: sqlite3.Connection) -> Snapshot:
+            conn.execute("BEGIN")
+            try:
+                seq = _last_seq(conn)
+                rows = conn.execute("SELECT body FROM alerts WHERE state = 'active' ORDER BY started_at").fetchall()
+            finally:
+                conn.execute("COMMIT")
+            return Snapshot(seq, tuple(alert_from_dict(json.loads(r[0])) for r in rows))
+
+        return await self._read(run)
+
+    async def events_after(self, seq: int, limit: int = 1000) -> list[Event]:
+        def run(conn: sqlite3.Connection) -> list[Event]:
+            rows = conn.execute(
+                "SELECT seq, type, at, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit)
+            ).fetchall()
+            return [_event(r) for r in rows]
+
+        return await self._read(run)
+
+    async def last_seq(self) -> int:
+        return await self._read(_last_seq)
+
+    # -- tokens and meta ----------------------------------------------------------------------------------
+
+    async def create_token(self, name: str, token_hash: str, owner: str | None = None) -> TokenRecord:
+        now = datetime.now(UTC)
+
+        def run(conn: sqlite3.Connection) -> TokenRecord:
+            cur = conn.execute(
+                "INSERT INTO tokens (name, hash, owner, created_at) VALUES (?, ?, ?, ?)",
+                (name, token_hash, owner, format_time(now)),
+            )
+            assert cur.lastrowid is not None
+            return TokenRecord(cur.lastrowid, name, now, None, owner)
+
+        return await self._write(run)
+
+    async def find_token(self, token_hash: str) -> TokenRecord | None:
+        def run(conn: sqlite3.Connection) -> TokenRecord | None:
+            row = conn.execute(
+                "SELECT id, name, created_at, revoked_at, owner FROM tokens WHERE hash = ?", (token_hash,)
+            ).fetchone()
+            return _token(row) if row else None
+
+        return await self._read(run)
+
+    async def list_tokens(self) -> list[TokenRecord]:
+        def run(conn: sqlite3.Connection) -> list[TokenRecord]:
+            rows = conn.execute("SELECT id, name, created_at, revoked_at, owner FROM tokens ORDER BY id").fetchall()
+            return [_token(r) for r in rows]
+
+        return await self._read(run)
+
+    async def revoke_token(self, token_id: int) -> bool:
+        now = format_time(datetime.now(UTC))
+
+        def run(conn: sqlite3.Connection) -> bool:
+            cur = conn.execute("UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", (now, token_id))
+            return cur.rowcount > 0
+
+        return await self._write(run)
+
+    async def get_meta(self, key: str) -> str | None:
+        def run(conn: sqlite3.Connection) -> str | None:
+            row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+            return str(row[0]) if row else None
+
+        return await self._read(run)
+
+    async def set_meta(self, key: str, value: str) -> None:
+        def run(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+        await self._write(run)
+
+    async def ping(self) -> None:
+        await self._read(lambda conn: conn.execute("SELECT 1").fetchone())
+
+
+# -- SQL helpers (run on the writer or a reader thread) --------------------------------------------------
+
+
+def migrate(conn: sqlite3.Connection) -> list[str]:
+    """Apply every migration not yet recorded; returns the names applied."""
+    conn.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    done = {row[0] for row in conn.execute("SELECT name FROM migrations")}
+    applied: list[str] = []
+    for name, sql in MIGRATIONS:
+        if name in done:
+            continue
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in sql.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(
+                "INSERT INTO migrations (name, applied_at) VALUES (?, ?)",
+                (name, format_time(datetime.now(UTC))),
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        applied.append(name)
+    return applied
+
+
+def _last_seq(conn: sqlite3.Connection) -> int:
+    row = conn.execute("SELECT MAX(seq) FROM events").fetchone()
+    return int(row[0] or 0)
+
+
+def _load_alert(conn: sqlite3.Connection, alert_id: str) -> Alert | None:
+    row = conn.execute("SELECT body FROM alerts WHERE id = ?", (alert_id,)).fetchone()
+    return alert_from_dict(json.loads(row[0])) if row else None
+
+
+def _event(row: Sequence[Any]) -> Event:
+    seq, type_, at, body = row
+    at_time = parse_time(at)
+    assert at_time is not None
+    return Event(seq=int(seq), type=EventType(type_), alert=alert_from_dict(json.loads(body)), at=at_time)
+
+
+def _token(row: Sequence[Any]) -> TokenRecord:
+    created = parse_time(row[2])
+    assert created is not None
+    return TokenRecord(int(row[0]), str(row[1]), created, parse_time(row[3]), row[4])
+
+
+def _apply(conn: sqlite3.Connection, alert_id: str, step: Step, idem: IdempotencyKey | None) -> WriteResult:
+    if idem is not None:
+        row = conn.execute(
+            "SELECT request_hash, event_seq FROM idempotency WHERE scope = ? AND key = ?",
+            (idem.scope, idem.key),
+        ).fetchone()
+        if row is not None:
+            if row[0] != idem.request_hash:
+                raise IdempotencyConflict("error.idempotency_conflict", key=idem.key)
+            earlier = conn.execute("SELECT seq, type, at, body FROM events WHERE seq = ?", (row[1],)).fetchone()
+            return WriteResult(_event(earlier), replayed=True)
+    current = _load_alert(conn, alert_id)
+    alert, event_type = step(current)
+    body = dumps(alert_to_dict(alert))
+    at = alert.updated_at
+    conn.execute(
+        "INSERT INTO alerts (id, version, state, status, kind, source, started_at, updated_at, ended_at, body) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET version = excluded.version, "
+        "state = excluded.state, status = excluded.status, kind = excluded.kind, updated_at = excluded.updated_at, "
+        "ended_at = excluded.ended_at, body = excluded.body",
+        (
+            alert.id,
+            alert.version,
+            alert.state.value,
+            alert.status.value,
+            alert.kind.value,
+            alert.source.value,
+            format_time(alert.started_at),
+            format_time(alert.updated_at),
+            format_time(alert.ended_at),
+            body,
+        ),
+    )
+    if current is None or current.touched_regions != alert.touched_regions:
+        conn.execute("DELETE FROM alert_regions WHERE alert_id = ?", (alert.id,))
+        conn.executemany(
+            "INSERT OR IGNORE INTO alert_regions (alert_id, region_id, partial) VALUES (?, ?, ?)",
+            [(alert.id, r, 0) for r in alert.regions] + [(alert.id, r, 1) for r in alert.partial_regions],
+        )
+    cur = conn.execute(
+        "INSERT INTO events (type, alert_id, at, body) VALUES (?, ?, ?, ?)",
+        (event_type.value, alert.id, format_time(at), body),
+    )
+    seq = cur.lastrowid
+    assert seq is not None
+    conn.execute(
+        "INSERT INTO alert_versions (alert_id, version, event_seq, body) VALUES (?, ?, ?, ?)",
+        (alert.id, alert.version, seq, body),
+    )
+    if idem is not None:
+        conn.execute(
+            "INSERT INTO idempotency (scope, key, request_hash, event_seq, created_at) VALUES (?, ?, ?, ?, ?)",
+            (idem.scope, idem.key, idem.request_hash, seq, format_time(at)),
+        )
+    return WriteResult(Event(seq=seq, type=event_type, alert=alert, at=at))
+
+
+def _find(conn: sqlite3.Connection, query: AlertQuery) -> list[Alert]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if query.states is not None:
+        clauses.append(f"a.state IN ({','.join('?' * len(query.states))})")
+        params.extend(s.value for s in query.states)
+    if query.statuses is not None:
+        clauses.append(f"a.status IN ({','.join('?' * len(query.statuses))})")
+        params.extend(s.value for s in query.statuses)
+    if query.since is not None:
+        clauses.append("a.updated_at >= ?")
+        params.append(format_time(query.since))
+    if query.regions is not None:
+        regions = sorted(query.regions)
+        clauses.append(
+            "a.id IN (SELECT alert_id FROM alert_regions WHERE region_id IN (" + ",".join("?" * len(regions)) + "))"
+        )
+        params.extend(regions)
+    where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+    rows = conn.execute(
+        f"SELECT a.body FROM alerts a {where} ORDER BY a.started_at DESC, a.id LIMIT ?",
+        (*params, query.limit),
+    ).fetchall()
+    return [alert_from_dict(json.loads(r[0])) for r in rows]

@@ -1,0 +1,44 @@
+"""``create_app``: wires the runtime, middleware, error handling and routes. No logic of its own."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from sirena import __version__
+from sirena.runtime import Runtime
+from sirena.settings import Settings
+from sirena.web import problems
+from sirena.web.limits import BodyLimit
+from sirena.web.routes import alerts, index, regions, stream
+
+DESCRIPTION = """Sirena issues, delivers and retracts public warnings.
+
+Writes need `Authorization: Bearer <token>` (create one with `sirena token create --name NAME`).
+Errors are RFC 9457 `application/problem+json` documents."""
+
+
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None) -> FastAPI:
+    settings = settings or (runtime.settings if runtime else Settings.from_env())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        rt = runtime or Runtime(settings)
+        owned = not rt.started
+        if owned:
+            await rt.start()
+        app.state.runtime = rt
+        try:
+            yield
+        finally:
+            if owned:
+                await rt.stop()
+
+    app = FastAPI(title="Sirena", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    problems.install(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    for module in (index, alerts, regions, stream):
+        app.include_router(module.router)
+    return app

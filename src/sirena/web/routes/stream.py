@@ -1,0 +1,104 @@
+"""The live stream: Server-Sent Events with a snapshot on connect and resume by ``Last-Event-ID``."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import StreamingResponse
+
+from sirena.domain.model import Status
+from sirena.errors import ValidationFailed
+from sirena.protocol import sse
+from sirena.protocol.alert_json import alert_to_dict, dumps
+from sirena.runtime import Runtime
+from sirena.stream import EventFilter
+from sirena.web.deps import check_regions, enums, runtime, split
+
+router = APIRouter(prefix="/api/v1", tags=["stream"])
+
+
+def stream_filter(rt: Runtime, regions: str | None, statuses: str | None) -> EventFilter:
+    region_ids = split(regions)
+    if region_ids is not None:
+        check_regions(rt, region_ids, "regions")
+    wanted = split(statuses)
+    status_set = frozenset(Status) if wanted == ["all"] else enums(Status, wanted or ["actual"], "statuses")
+    return EventFilter.build(rt.registry, region_ids, status_set)
+
+
+def resume_point(header: str | None, query: int | None) -> int | None:
+    if header is not None and header.strip():
+        try:
+            value = int(header.strip())
+        except ValueError:
+            raise ValidationFailed("error.bad_last_event_id", field="Last-Event-ID", value=header) from None
+        return max(value, 0)
+    return query
+
+
+async def sse_events(rt: Runtime, flt: EventFilter, last_id: int | None) -> AsyncIterator[bytes]:
+    """Snapshot (or the missed events, when resuming), then live events and heartbeats."""
+    client = rt.hub.subscribe(flt)
+    try:
+        yield sse.retry(rt.settings.stream_retry_ms)
+        if last_id is None:
+            snap = await rt.store.snapshot()
+            alerts = [alert_to_dict(a) for a in snap.alerts if flt.matches(a)]
+            yield sse.frame(dumps({"seq": snap.seq, "alerts": alerts}), event="snapshot", id=snap.seq)
+            last = snap.seq
+        else:
+            last = last_id
+            while True:
+                missed = await rt.store.events_after(last, limit=500)
+                if not missed:
+                    break
+                for event in missed:
+                    last = event.seq
+                    if flt.matches(event.alert):
+                        yield sse.event_frame(event)
+        while True:
+            try:
+                item = await asyncio.wait_for(client.queue.get(), rt.settings.stream_heartbeat_s)
+            except TimeoutError:
+                yield sse.comment("heartbeat")
+                continue
+            if item is None:
+                return
+            event, frame = item
+            if event.seq <= last:
+                continue
+            last = event.seq
+            yield frame
+    finally:
+        rt.hub.unsubscribe(client)
+
+
+@router.get(
+    "/stream",
+    summary="Live alert events (Server-Sent Events)",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+async def stream(
+    request: Request,
+    regions: Annotated[str | None, Query(description="Comma-separated region ids; descendants included.")] = None,
+    statuses: Annotated[
+        str | None, Query(description="Comma-separated: actual (default), exercise, test, all.")
+    ] = None,
+    last_event_id: Annotated[str | None, Header()] = None,
+    since_seq: Annotated[int | None, Query(ge=0, description="Resume after this sequence number.")] = None,
+) -> StreamingResponse:
+    """Sends `snapshot` (active alerts) on connect, then `alert.issued`, `alert.updated`, `alert.ended` and
+    `alert.cancelled` events with `id:` = sequence number. Reconnect with `Last-Event-ID` to get exactly the
+    events missed."""
+    rt = runtime(request)
+    flt = stream_filter(rt, regions, statuses)
+    start = resume_point(last_event_id, since_seq)
+    return StreamingResponse(
+        sse_events(rt, flt, start),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
