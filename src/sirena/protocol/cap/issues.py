@@ -1,0 +1,78 @@
+"""The findings of one ingest run, collected as they are made, and the codes they may carry."""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+from sirena import messages
+from sirena.protocol.cap.model import Issue
+
+#: Every issue code; each has a catalogue entry ``cap.issue.<code>`` in English and Ukrainian.
+IssueCode = Literal[
+    "encoding_mismatch",
+    "encoding_suspect",
+    "schema",
+    "schema_unavailable",
+    "feed_escaped_content",
+    "required_missing",
+    "value_empty",
+    "enum_unknown",
+    "enum_case",
+    "references_missing",
+    "reference_malformed",
+    "reference_identifier_only",
+    "identifier_characters",
+    "timestamp_invalid",
+    "timestamp_no_offset",
+    "timestamp_assumed_utc",
+    "timestamp_format",
+    "number_invalid",
+    "ceiling_without_altitude",
+    "json_single_value",
+    "json_type",
+    "polygon_empty_dropped",
+    "polygon_unparsable",
+    "polygon_too_few_points",
+    "polygon_closed",
+    "polygon_out_of_range",
+    "polygon_swapped",
+    "polygon_crosses_antimeridian",
+    "coordinate_stray_comma",
+    "circle_malformed",
+    "circle_out_of_range",
+    "circle_swapped",
+    "signature_invalid",
+    "signature_untrusted",
+    "signature_whitespace",
+    "signature_certificate_expired",
+    "signature_certificate_not_valid_when_sent",
+    "signature_extra_invalid",
+]
+
+
+def issue_codes() -> tuple[str, ...]:
+    return get_args(IssueCode)
+
+
+def make_issue(code: IssueCode, path: str | None = None, line: int | None = None, **params: object) -> Issue:
+    values = tuple((k, str(v)) for k, v in params.items())
+    text = messages.t(f"cap.issue.{code}", "en", **dict(values))
+    return Issue(code=code, message=text, path=path, line=line, params=values)
+
+
+class IssueLog:
+    """Errors, warnings and repairs of one run (a fresh log per call; never shared)."""
+
+    def __init__(self) -> None:
+        self.errors: list[Issue] = []
+        self.warnings: list[Issue] = []
+        self.repairs: list[Issue] = []
+
+    def error(self, code: IssueCode, path: str | None = None, line: int | None = None, **params: object) -> None:
+        self.errors.append(make_issue(code, path, line, **params))
+
+    def warning(self, code: IssueCode, path: str | None = None, line: int | None = None, **params: object) -> None:
+        self.warnings.append(make_issue(code, path, line, **params))
+
+    def repair(self, code: IssueCode, path: str | None = None, line: int | None = None, **params: object) -> None:
+        self.repairs.append(make_issue(code, path, line, **params))
