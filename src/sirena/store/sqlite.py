@@ -250,6 +250,7 @@ class SQLiteStore:
 
     async def create_token(self, name: str, token_hash: str, owner: str | None = None) -> TokenRecord:
         now = datetime.now(UTC)
+        now = now.replace(microsecond=now.microsecond // 1000 * 1000)
 
         def run(conn: sqlite3.Connection) -> TokenRecord:
             cur = conn.execute(

@@ -37,6 +37,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
                 await rt.stop()
 
     app = FastAPI(title="Sirena", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    if runtime is not None:
+        app.state.runtime = runtime
     problems.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     for module in (index, alerts, regions, stream):

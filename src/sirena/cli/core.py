@@ -1,0 +1,95 @@
+"""Shared pieces of the command line: the ``sirena`` group, option helpers, and running library calls."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+import click
+
+from sirena import __version__, messages
+from sirena.domain.model import (
+    Alert,
+    Status,
+)
+from sirena.errors import SirenaError
+from sirena.regions import RegionRegistry
+from sirena.runtime import resolve_regions
+from sirena.service import AlertService
+from sirena.settings import Settings
+from sirena.store import Store, open_store
+
+T = TypeVar("T")
+
+database_option = click.option(
+    "--database-url", envvar="SIRENA_DATABASE_URL", default=None, help="Overrides SIRENA_DATABASE_URL."
+)
+
+
+def settings_from(**overrides: Any) -> Settings:
+    return Settings.from_env(**overrides)
+
+
+def run(coro: Awaitable[T]) -> T:
+    """Run ``coro``; a Sirena error becomes one line on stderr and exit status 1."""
+
+    async def wrapped() -> T:
+        return await coro
+
+    try:
+        return asyncio.run(wrapped())
+    except SirenaError as exc:
+        click.echo(f"sirena: {exc.detail()}", err=True)
+        sys.exit(1)
+
+
+@asynccontextmanager
+async def opened(settings: Settings) -> AsyncIterator[tuple[Store, AlertService]]:
+    store = open_store(settings.database_url)
+    await store.open()
+    try:
+        registry = await resolve_regions(settings, store)
+        yield store, AlertService(store, registry)
+    finally:
+        await store.close()
+
+
+def describe(alert: Alert, registry: RegionRegistry, lang: str = "en") -> str:
+    names = ", ".join(registry.get(r).name(lang) if r in registry else r for r in alert.touched_regions[:4])
+    if len(alert.touched_regions) > 4:
+        names += f" +{len(alert.touched_regions) - 4}"
+    threats = ", ".join(messages.t(f"alert.threat.{t.type.value}", lang) for t in alert.threats)
+    status = "" if alert.status is Status.ACTUAL else f"[{messages.t('alert.status.' + alert.status.value, lang)}] "
+    line = f"{alert.id}  {status}{alert.state.value:<9} {alert.level.value:<6} {alert.kind.value:<18} {names}"
+    return line + (f"  ({threats})" if threats else "")
+
+
+# -- the group ---------------------------------------------------------------------------------------------
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="sirena")
+def main() -> None:
+    """Sirena: issue, deliver and retract public warnings."""
+
+
+@main.command()
+@database_option
+@click.option("--host", default=None, help="Address to listen on (SIRENA_HOST, default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port to listen on (SIRENA_PORT, default 8000).")
+@click.option("--demo/--no-demo", default=None, help="Replay a real day of history as exercise alerts.")
+def serve(database_url: str | None, host: str | None, port: int | None, demo: bool | None) -> None:
+    """Serve the HTTP API, live streams and pages."""
+    import uvicorn
+
+    from sirena.web import create_app
+
+    try:
+        settings = settings_from(database_url=database_url, host=host, port=port, demo=demo)
+    except SirenaError as exc:
+        raise click.ClickException(exc.detail()) from None
+    app = create_app(settings)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level, lifespan="on")

@@ -1,0 +1,62 @@
+"""Fan-out hub: filters, order, and slow-client isolation."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sirena import domain
+from sirena.domain import AlertDraft, Event, Status, Target
+from sirena.regions import load_builtin
+from sirena.stream import EventFilter, Hub
+
+T0 = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def event(seq: int, regions: tuple[str, ...] = ("31",), status: Status = Status.ACTUAL) -> Event:
+    alert, kind = domain.issue(
+        AlertDraft(target=Target(regions=regions), regions=regions, status=status), alert_id=f"A{seq}", now=T0
+    )
+    return Event(seq, kind, alert, T0)
+
+
+def test_a_slow_client_is_cut_off_and_others_get_everything() -> None:
+    ua = load_builtin("ua")
+    hub = Hub(queue_size=5)
+    slow = hub.subscribe(EventFilter.build(ua))
+    fast = hub.subscribe(EventFilter.build(ua))
+    received = []
+    for seq in range(1, 21):
+        hub.publish(event(seq))
+        while not fast.queue.empty():
+            item = fast.queue.get_nowait()
+            assert item is not None
+            received.append(item[0].seq)
+    assert received == list(range(1, 21))
+    assert slow.cut_off
+    assert slow not in hub.clients
+    items = [slow.queue.get_nowait() for _ in range(slow.queue.qsize())]
+    assert [i[0].seq for i in items if i is not None] == [1, 2, 3, 4, 5]
+    assert items[-1] is None  # the end marker: reconnect and resume
+    assert hub.stats.dropped_clients == 1
+
+
+def test_filters_pick_statuses_and_related_regions() -> None:
+    ua = load_builtin("ua")
+    raion = ua.children("14")[0].id
+    flt = EventFilter.build(ua, [raion], [Status.ACTUAL])
+    assert flt.matches(event(1, ("14",)).alert)  # its oblast
+    assert flt.matches(event(2, ("UA",)).alert)  # the whole country
+    assert flt.matches(event(3, (ua.children(raion)[0].id,)).alert)  # one of its hromadas
+    assert not flt.matches(event(4, ("31",)).alert)
+    assert not flt.matches(event(5, ("14",), Status.EXERCISE).alert)
+    assert EventFilter.build(ua, None, [Status.TEST]).matches(event(6, ("31",), Status.TEST).alert)
+
+
+def test_frames_are_encoded_once_per_event() -> None:
+    ua = load_builtin("ua")
+    hub = Hub()
+    clients = [hub.subscribe(EventFilter.build(ua)) for _ in range(3)]
+    hub.publish(event(1))
+    frames = [c.queue.get_nowait() for c in clients]
+    assert all(f is not None for f in frames)
+    assert len({id(f[1]) for f in frames if f is not None}) == 1
