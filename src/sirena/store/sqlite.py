@@ -211,6 +211,16 @@ class SQLiteStore:
 
         return await loop.run_in_executor(self._pool, run)
 
+    async def transaction(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn`` on the writer connection inside a transaction (a savepoint within a group commit).
+
+        Area modules (``sirena.store.*``) keep their SQL in functions that take the connection and call this."""
+        return await self._write(fn)
+
+    async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn`` on a read-only connection from the pool."""
+        return await self._read(fn)
+
     # -- alerts and events --------------------------------------------------------------------------------
 
     async def write(self, alert_id: str, step: Step, *, idempotency: IdempotencyKey | None = None) -> WriteResult:
