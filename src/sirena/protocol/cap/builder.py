@@ -223,7 +223,11 @@ class Builder:
             references = read_references(ref_text, self.log, ref_node.path, ref_node.line, self.version)
         if msg_type in v.REFERENCING_MSG_TYPES and not references:
             self.log.error("references_missing", alert.path, alert.line, msg_type=msg_type)
+        source = self._optional(alert, "source")
+        restriction = self._optional(alert, "restriction")
         addresses = self._optional(alert, "addresses")
+        code = self._texts(alert, "code")
+        note = self._optional(alert, "note")
         incidents = self._optional(alert, "incidents")
         infos = tuple(self.info(node) for node in self._blocks(alert, "info"))
         return CapMessage(
@@ -233,11 +237,11 @@ class Builder:
             status=status,
             msg_type=msg_type,
             scope=scope,
-            source=self._optional(alert, "source"),
-            restriction=self._optional(alert, "restriction"),
+            source=source,
+            restriction=restriction,
             addresses=split_list(addresses) if addresses else (),
-            code=self._texts(alert, "code"),
-            note=self._optional(alert, "note"),
+            code=code,
+            note=note,
             references=references,
             incidents=split_list(incidents) if incidents else (),
             infos=infos,

@@ -40,6 +40,8 @@ from sirena.protocol.cap.tree import element_path, line_of
 _SIGNATURE: Final = f"{{{v.NS_DSIG}}}Signature"
 _X509_CERTIFICATE: Final = f"{{{v.NS_DSIG}}}X509Certificate"
 _KEY_VALUE: Final = f"{{{v.NS_DSIG}}}KeyValue"
+_SIGNED_INFO: Final = f"{{{v.NS_DSIG}}}SignedInfo"
+_REFERENCE: Final = f"{{{v.NS_DSIG}}}Reference"
 _RANK: Final = {SignatureVerdict.INVALID: 0, SignatureVerdict.UNTRUSTED: 1, SignatureVerdict.VERIFIED: 2}
 
 
@@ -137,11 +139,25 @@ def _certificates(signature: etree._Element) -> list[x509.Certificate]:
     return certs
 
 
+def _covers_whole_alert(signature: etree._Element, alert: etree._Element) -> bool:
+    """One reference, to the whole document (``URI=""``) or to the alert itself by its Id: no wrapping."""
+    references = signature.findall(f"{_SIGNED_INFO}/{_REFERENCE}")
+    if len(references) != 1:
+        return False
+    uri = references[0].get("URI")
+    if uri == "":
+        return True
+    ids = {alert.get(name) for name in ("Id", "ID", "id")} - {None}
+    return uri is not None and uri.startswith("#") and uri[1:] in ids
+
+
 def _check(doc: etree._Element, anchors: Sequence[TrustAnchor]) -> tuple[bytes, x509.Certificate | None]:
     """Verify the first signature of ``doc`` with the key it carries; the key (SPKI DER) and certificate used."""
     from signxml.verifier import SignatureConfiguration, XMLVerifier
 
     signature = next(c for c in doc if c.tag == _SIGNATURE)
+    if not _covers_whole_alert(signature, doc):
+        raise ValueError("the signature does not cover the whole alert")
     certs = _certificates(signature)
     candidates: list[x509.Certificate | None] = list(certs)
     if not certs and signature.find(f".//{_KEY_VALUE}") is None:
@@ -152,18 +168,16 @@ def _check(doc: etree._Element, anchors: Sequence[TrustAnchor]) -> tuple[bytes, 
     for cert in candidates:
         try:
             if cert is None:
-                result = XMLVerifier().verify(doc, expect_config=SignatureConfiguration(require_x509=False))
+                config = SignatureConfiguration(require_x509=False, location="./")
+                result = XMLVerifier().verify(doc, expect_config=config)
             else:
                 # Dates are reported, not enforced: check at a moment inside the certificate's validity.
-                config = SignatureConfiguration(verification_time=cert.not_valid_before_utc)
+                config = SignatureConfiguration(location="./", verification_time=cert.not_valid_before_utc)
                 result = XMLVerifier().verify(doc, x509_cert=cert, expect_config=config)
         except Exception as exc:  # any failure of the verifier means "does not verify"
             failure = failure or exc
             continue
-        if isinstance(result, list):
-            raise ValueError("the signature has more than one reference")
-        signed = result.signed_xml
-        if signed is None or signed.tag != doc.tag:
+        if isinstance(result, list) or result.signed_xml is None or result.signed_xml.tag != doc.tag:
             raise ValueError("the signature does not cover the whole alert")
         return _spki(serialization.load_pem_public_key(result.signature_key)), cert
     raise failure or ValueError("no key to verify the signature with")
