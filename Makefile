@@ -22,8 +22,8 @@ run: $(STAMP)
 test: $(STAMP) lint types pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff format --check src tests bench
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check
+	$(BIN)/ruff check
 
 types: $(STAMP)
 	$(BIN)/mypy
@@ -32,8 +32,8 @@ pytest: $(STAMP)
 	$(BIN)/pytest -q
 
 fmt: $(STAMP)
-	$(BIN)/ruff format src tests bench
-	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format
+	$(BIN)/ruff check --fix
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
