@@ -1,4 +1,4 @@
-"""XML signatures on CAP alerts (enveloped XML-DSig, as CAP 1.2 §3.3.2.1 describes): verify and sign.
+"""XML signatures on CAP alerts (enveloped XML-DSig in the ``ds:Signature`` slot at the end of a CAP 1.2 alert).
 
 A signature is first checked against the key it carries (its X.509 certificate or KeyValue), with signxml and
 its XML-DSig schema check; trust is then a separate question, answered only by the caller's trust anchors:
@@ -22,6 +22,7 @@ import importlib.util
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Final
 
 from cryptography import x509
@@ -42,7 +43,9 @@ _X509_CERTIFICATE: Final = f"{{{v.NS_DSIG}}}X509Certificate"
 _KEY_VALUE: Final = f"{{{v.NS_DSIG}}}KeyValue"
 _SIGNED_INFO: Final = f"{{{v.NS_DSIG}}}SignedInfo"
 _REFERENCE: Final = f"{{{v.NS_DSIG}}}Reference"
-_RANK: Final = {SignatureVerdict.INVALID: 0, SignatureVerdict.UNTRUSTED: 1, SignatureVerdict.VERIFIED: 2}
+_RANK: Final = MappingProxyType(
+    {SignatureVerdict.INVALID: 0, SignatureVerdict.UNTRUSTED: 1, SignatureVerdict.VERIFIED: 2}
+)
 
 
 @dataclass(frozen=True, slots=True)
