@@ -1,0 +1,81 @@
+"""Geodesic circles as lon/lat polygons, for maps and for areas that must travel as polygons (CAP, GeoJSON).
+
+To pick the points inside a circle, prefer :meth:`sirena.geo.PointIndex.query_circle`: it measures each
+candidate's great-circle distance and needs no polygon at all.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+from numpy.typing import NDArray
+
+from sirena.geo import coords
+from sirena.geo.antimeridian import in_plane
+from sirena.geo.sphere import EARTH_RADIUS_M, HALF_CIRCUMFERENCE_M, destination, haversine_m
+
+CIRCLE_TOLERANCE_M = 2.0
+"""How far, at most, the polygon's edges stray from the true circle (checked at every edge's midpoint)."""
+
+_START_VERTICES = 64
+_MAX_VERTICES = 200_000
+
+
+def circle(lat: float, lon: float, radius_km: float) -> shapely.Geometry:
+    """The points within ``radius_km`` of (lat, lon) on the sphere, as a Polygon or MultiPolygon.
+
+    Vertices lie on the circle and are added until no edge strays more than :data:`CIRCLE_TOLERANCE_M` from
+    it. A circle crossing the antimeridian comes back as a MultiPolygon cut at ±180°; a circle containing a
+    pole becomes a cap whose edge runs along that pole's latitude line; a circle containing both poles is
+    the whole lon/lat plane minus the circle around the antipode.
+    """
+    lat, lon = coords.point(lat, lon)
+    r = coords.radius_m(radius_km, allow_zero=False)
+    if r >= HALF_CIRCUMFERENCE_M:
+        return shapely.box(-180.0, -90.0, 180.0, 90.0)
+    north = _distance_to_pole(lat, 90.0) <= r
+    south = _distance_to_pole(lat, -90.0) <= r
+    if north and south:
+        anti_lon = lon - 180.0 if lon > 0.0 else lon + 180.0
+        hole = circle(-lat, anti_lon, (HALF_CIRCUMFERENCE_M - r) / 1000.0)
+        return shapely.difference(shapely.box(-180.0, -90.0, 180.0, 90.0), hole)
+    ring = _ring(lat, lon, r)
+    if north or south:
+        return in_plane(ring, pole=90.0 if north else -90.0)
+    return in_plane(ring)
+
+
+def _distance_to_pole(lat: float, pole: float) -> float:
+    return abs(pole - lat) * np.pi / 180.0 * EARTH_RADIUS_M
+
+
+def _ring(lat: float, lon: float, r: float) -> NDArray[np.float64]:
+    """Vertices on the circle by bearing, with longitudes unwrapped along the ring, refined where needed."""
+    bearings = np.linspace(0.0, 2.0 * np.pi, _START_VERTICES + 1)
+    while True:
+        xy = _vertices(lat, lon, r, bearings)
+        mid = (xy[:-1] + xy[1:]) / 2.0
+        error = np.abs(haversine_m(lat, lon, mid[:, 1], mid[:, 0]) - r)
+        rough = error > CIRCLE_TOLERANCE_M
+        if not rough.any() or bearings.size > _MAX_VERTICES:
+            return xy
+        extra = (bearings[:-1][rough] + bearings[1:][rough]) / 2.0
+        bearings = np.sort(np.concatenate([bearings, extra]))
+
+
+def _vertices(lat: float, lon: float, r: float, bearings: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Points on the circle at ``bearings`` (from 0 to 2π inclusive), longitudes continuous along the ring."""
+    if abs(lat) == 90.0:  # centred on a pole: a line of latitude, once round the globe
+        ring_lat = lat - np.sign(lat) * np.degrees(r / EARTH_RADIUS_M)
+        xy = np.column_stack([lon - 180.0 + np.degrees(bearings), np.full(bearings.size, ring_lat)])
+        xy[-1, 0] = xy[0, 0] + 360.0
+        return xy
+    lats, dlon = destination(lat, lon, bearings, r)
+    dlon = np.degrees(np.unwrap(np.radians(dlon)))
+    xy = np.column_stack([lon + dlon, lats])
+    if abs(dlon[-1] - dlon[0]) < 180.0:
+        xy[-1] = xy[0]  # no pole inside: close the ring exactly
+    else:
+        xy[-1, 0] = xy[0, 0] + 360.0 * np.sign(dlon[-1] - dlon[0])
+        xy[-1, 1] = xy[0, 1]
+    return xy
