@@ -9,7 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from sirena.errors import SirenaError
 from sirena.protocol.cap import Format, NotCap, Reference, SignatureVerdict, detect, ingest, message_key
 
 CET = timezone(timedelta(hours=1))
@@ -197,3 +200,42 @@ def test_mowas_sample_from_the_corpus(cap_data: Path) -> None:
         "2025-03-13T09:15:06+00:00",
     )
     assert msg.infos[0].areas[0].geocodes == (("AreaId", "0"),)
+
+
+_KEYS = st.sampled_from(
+    [
+        "identifier",
+        "sent",
+        "msgType",
+        "info",
+        "category",
+        "area",
+        "polygon",
+        "circle",
+        "geocode",
+        "valueName",
+        "value",
+        "references",
+        "code",
+        "resource",
+        "size",
+        "altitude",
+        "ceiling",
+        "urgency",
+        "expires",
+        "other",
+    ]
+)
+_SCALARS = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20)
+_JSON = st.recursive(_SCALARS, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_KEYS, inner, max_size=5))
+
+
+@settings(max_examples=150, deadline=None)
+@given(body=st.dictionaries(_KEYS, _JSON, max_size=8))
+def test_any_json_shape_gives_a_report_or_a_sirena_error(body: dict[str, Any]) -> None:
+    alert = {"identifier": "a", "sender": "b", "sent": "2025-01-01T00:00:00+00:00", "status": "Actual", **body}
+    try:
+        report = ingest(_json(alert))
+    except SirenaError:
+        return
+    json.dumps(report.to_json())

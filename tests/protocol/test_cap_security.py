@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import socket
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
-from sirena.errors import BadRequest, PayloadTooLarge
+from sirena.errors import BadRequest, PayloadTooLarge, SirenaError
 from sirena.protocol.cap import (
     DEFAULT_MAX_BYTES,
     DocumentTooLarge,
@@ -217,3 +220,37 @@ def test_schema_locations_and_includes_are_never_fetched(alert_text: str, listen
     assert report.format is Format.CAP_XML
     with pytest.raises(BlockingIOError):
         listener.accept()
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(noise=st.binary(max_size=600))
+def test_arbitrary_bytes_give_a_report_or_a_sirena_error(noise: bytes) -> None:
+    try:
+        report = ingest(noise)
+    except SirenaError:
+        return
+    json.dumps(report.to_json())
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_damaged_alerts_give_a_report_or_a_sirena_error(alert_text: str, data: st.DataObject) -> None:
+    """Cut, duplicate or overwrite parts of a valid alert: never a crash, never an unexpected exception."""
+    raw = bytearray(alert_text.encode())
+    for _ in range(data.draw(st.integers(1, 4))):
+        start = data.draw(st.integers(0, len(raw) - 1))
+        end = data.draw(st.integers(start, min(len(raw), start + 40)))
+        action = data.draw(st.sampled_from(["cut", "repeat", "overwrite"]))
+        if action == "cut":
+            del raw[start:end]
+        elif action == "repeat":
+            raw[start:start] = raw[start:end]
+        else:
+            raw[start:end] = data.draw(st.binary(min_size=end - start, max_size=end - start))
+        if not raw:
+            raw = bytearray(b"<")
+    try:
+        report = ingest(bytes(raw))
+    except SirenaError:
+        return
+    json.dumps(report.to_json())

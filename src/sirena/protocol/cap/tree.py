@@ -61,6 +61,13 @@ def element_path(element: etree._Element) -> str:
     return "/" + "/".join(reversed(steps))
 
 
+def _own_text(element: etree._Element) -> str:
+    """The element's own text, joined across comments and processing instructions."""
+    parts = [element.text or ""]
+    parts += [child.tail or "" for child in element if not isinstance(child.tag, str)]
+    return "".join(parts)
+
+
 def from_xml(element: etree._Element, path: str | None = None) -> Node:
     """The tree of the CAP element ``element``; only children in its own namespace are kept."""
     path = path or element_path(element)
@@ -78,7 +85,7 @@ def from_xml(element: etree._Element, path: str | None = None) -> Node:
         children.append(from_xml(kid, f"{path}/{_step(name, seen[name], totals[name])}"))
     return Node(
         name=etree.QName(element).localname,
-        text=element.text or "",
+        text=_own_text(element),
         children=tuple(children),
         path=path,
         line=line_of(element),
