@@ -77,12 +77,10 @@ def _family(name: str) -> str:
 
 def _codec_name(encoding: str) -> str:
     try:
-        info = codecs.lookup(encoding)
-    except LookupError:
+        "<".encode(encoding)  # LookupError for unknown names and for codecs that are not text encodings
+        return codecs.lookup(encoding).name
+    except (LookupError, UnicodeError):
         raise UndecodableDocument("cap.unknown_encoding", encoding=encoding) from None
-    if not getattr(info, "_is_text_encoding", True):
-        raise UndecodableDocument("cap.unknown_encoding", encoding=encoding)
-    return info.name
 
 
 def decode_xml(data: bytes, log: IssueLog) -> str:
@@ -111,7 +109,7 @@ def decode_xml(data: bytes, log: IssueLog) -> str:
     except UnicodeDecodeError as exc:
         line = body[: exc.start].count(b"\n") + 1
         raise UndecodableDocument("cap.undecodable", encoding=effective, line=line, offset=exc.start) from None
-    if not effective.startswith("utf") and any(b >= 0x80 for b in body):
+    if not effective.startswith("utf") and not body.isascii():
         try:
             body.decode("utf-8", errors="strict")
         except UnicodeDecodeError:
