@@ -8,6 +8,8 @@ The rule, applied to each ring of each polygon:
   than 180° is read as crossing the antimeridian wherever it jumps.
 * A ring that, read this way, goes once around the globe encloses a pole: the one on the side of the equator
   where its vertices lie on average. It becomes a cap reaching that pole.
+* A shape that is not valid (self-crossing ring, overlapping parts) is repaired so that it covers every part
+  it was drawn to cover: merged, never shrunk to a symmetric difference.
 * The shape is then cut at ±180° and every piece is moved into [-180, 180], giving a Polygon or MultiPolygon
   in ordinary lon/lat coordinates. A shape that needs none of this is returned unchanged (the same object).
 """
@@ -32,8 +34,8 @@ def normalize(geometry: shapely.Geometry) -> shapely.Geometry:
 
     Polygons (also inside MultiPolygons and GeometryCollections) are unwrapped, capped and cut as needed;
     points and lines are kept as given. An invalid geometry (a self-intersecting ring, overlapping parts, a
-    hole outside its shell) is repaired with :func:`shapely.make_valid`, because point-in-polygon answers for
-    invalid shapes are not well defined (GEOS may even answer differently from one call to the next).
+    hole outside its shell) is repaired by :func:`repaired`, because point-in-polygon answers for invalid
+    shapes are not well defined (GEOS may even answer differently from one call to the next).
     A valid geometry that needs none of this is returned unchanged (the same object).
     """
     if not isinstance(geometry, shapely.Geometry):
@@ -41,7 +43,13 @@ def normalize(geometry: shapely.Geometry) -> shapely.Geometry:
     if geometry.is_empty:
         return geometry
     plain = _plain(geometry)
-    return plain if plain.is_valid else shapely.make_valid(plain)
+    return plain if plain.is_valid else repaired(plain)
+
+
+def repaired(geometry: shapely.Geometry) -> shapely.Geometry:
+    """A valid geometry covering what an invalid one was meant to: overlapping parts are merged, every lobe
+    of a self-crossing ring is kept, and a hole removes only what lies inside its shell."""
+    return shapely.make_valid(geometry, method="structure", keep_collapsed=True)
 
 
 def _plain(geometry: shapely.Geometry) -> shapely.Geometry:
@@ -145,18 +153,39 @@ def _pole_of(ring: NDArray[np.float64]) -> float:
 
 
 def _capped(ring: NDArray[np.float64], pole: float | None) -> NDArray[np.float64]:
-    """A ring that goes round the globe, closed over ``pole``; any other ring unchanged."""
+    """A ring that goes round the globe, closed over ``pole``; any other ring unchanged.
+
+    The ring is first restarted where it crosses the antimeridian, so the cap fits [-180, 180] without a seam
+    (cutting it elsewhere would leave two pieces whose edges need not meet exactly).
+    """
     first, last = ring[0], ring[-1]
     if pole is None or math.isclose(first[0], last[0]):
         return ring
-    cap = np.array([[last[0], pole], [first[0], pole], first])
-    return np.concatenate([ring, cap])
+    way = 1.0 if last[0] > first[0] else -1.0
+    turns = math.ceil((first[0] + 180.0) / 360.0) if way > 0 else math.floor((first[0] + 180.0) / 360.0)
+    meridian = -180.0 + 360.0 * turns
+    x, y = ring[:-1, 0], ring[:-1, 1]
+    after = np.append(x[1:], x[0] + 360.0 * way)
+    crossing = np.flatnonzero((x - meridian) * way <= 0.0)
+    crossing = crossing[(after[crossing] - meridian) * way > 0.0]
+    k = int(crossing[0])
+    x_next, y_next = (after[k], y[k + 1] if k + 1 < y.size else y[0])
+    share = (meridian - x[k]) / (x_next - x[k])
+    start = np.array([[meridian, y[k] + share * (y_next - y[k])]])
+    loop = np.concatenate([ring[k + 1 : -1], ring[: k + 1] + np.array([360.0 * way, 0.0])])
+    if x[k] == meridian:  # already starts on the antimeridian
+        loop = loop[:-1]
+    end = start + np.array([360.0 * way, 0.0])
+    cap = np.array([[end[0, 0], pole], [meridian, pole]])
+    closed = np.concatenate([start, loop, end, cap, start])
+    closed[:, 0] -= 360.0 * turns
+    return closed
 
 
 def _valid(geometry: shapely.Geometry) -> shapely.Geometry:
     if geometry.is_valid:
         return geometry
-    return polygonal(shapely.make_valid(geometry))
+    return polygonal(repaired(geometry))
 
 
 def _cut(polygon: shapely.Geometry) -> shapely.Geometry:

@@ -15,7 +15,8 @@ from sirena.geo.antimeridian import in_plane
 from sirena.geo.sphere import EARTH_RADIUS_M, HALF_CIRCUMFERENCE_M, destination, haversine_m
 
 CIRCLE_TOLERANCE_M = 2.0
-"""How far, at most, the polygon's edges stray from the true circle (checked at every edge's midpoint)."""
+"""How far, at most, the polygon's edges stray from the true circle (checked at a quarter, half and three
+quarters of every edge)."""
 
 _START_VERTICES = 64
 _MAX_VERTICES = 200_000
@@ -54,9 +55,10 @@ def _ring(lat: float, lon: float, r: float) -> NDArray[np.float64]:
     bearings = np.linspace(0.0, 2.0 * np.pi, _START_VERTICES + 1)
     while True:
         xy = _vertices(lat, lon, r, bearings)
-        mid = (xy[:-1] + xy[1:]) / 2.0
-        error = np.abs(haversine_m(lat, lon, mid[:, 1], mid[:, 0]) - r)
-        rough = error > CIRCLE_TOLERANCE_M
+        rough = np.zeros(bearings.size - 1, dtype=np.bool_)
+        for t in (0.25, 0.5, 0.75):
+            along = xy[:-1] * (1.0 - t) + xy[1:] * t
+            rough |= np.abs(haversine_m(lat, lon, along[:, 1], along[:, 0]) - r) > CIRCLE_TOLERANCE_M
         if not rough.any() or bearings.size > _MAX_VERTICES:
             return xy
         extra = (bearings[:-1][rough] + bearings[1:][rough]) / 2.0
@@ -65,11 +67,6 @@ def _ring(lat: float, lon: float, r: float) -> NDArray[np.float64]:
 
 def _vertices(lat: float, lon: float, r: float, bearings: NDArray[np.float64]) -> NDArray[np.float64]:
     """Points on the circle at ``bearings`` (from 0 to 2π inclusive), longitudes continuous along the ring."""
-    if abs(lat) == 90.0:  # centred on a pole: a line of latitude, once round the globe
-        ring_lat = lat - np.sign(lat) * np.degrees(r / EARTH_RADIUS_M)
-        xy = np.column_stack([lon - 180.0 + np.degrees(bearings), np.full(bearings.size, ring_lat)])
-        xy[-1, 0] = xy[0, 0] + 360.0
-        return xy
     lats, dlon = destination(lat, lon, bearings, r)
     dlon = np.degrees(np.unwrap(np.radians(dlon)))
     xy = np.column_stack([lon + dlon, lats])

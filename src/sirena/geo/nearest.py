@@ -26,7 +26,7 @@ class NearestIndex:
     :func:`sirena.geo.haversine_m`, nearest first (ties by position), and their distances in metres.
     """
 
-    def __init__(self, lon: ArrayLike, lat: ArrayLike, *, bucket_size: int = 64) -> None:
+    def __init__(self, lon: ArrayLike, lat: ArrayLike, *, bucket_size: int = 128) -> None:
         x, y = coords.lonlat_arrays(lon, lat)
         if bucket_size < 1:
             raise coords.invalid("bucket_size", bucket_size, "a bucket holds at least one point")
@@ -37,9 +37,13 @@ class NearestIndex:
         self._lat = y[order]
         self._starts = bounds[:-1]
         self._ends = bounds[1:]
+        self._bucket = int(bucket_size)
         sorted_vectors = vectors[order]
-        self._low = np.minimum.reduceat(sorted_vectors, self._starts, axis=0) if x.size else np.empty((0, 3))
-        self._high = np.maximum.reduceat(sorted_vectors, self._starts, axis=0) if x.size else np.empty((0, 3))
+        low = np.minimum.reduceat(sorted_vectors, self._starts, axis=0) if x.size else np.empty((0, 3))
+        high = np.maximum.reduceat(sorted_vectors, self._starts, axis=0) if x.size else np.empty((0, 3))
+        # Each bucket's box as centre and half-size, the half-size rounded up so the box never shrinks.
+        self._centre = (low + high) / 2.0
+        self._half = np.maximum(high - self._centre, self._centre - low) * (1.0 + _SLACK)
 
     def __len__(self) -> int:
         return int(self._ids.size)
@@ -53,15 +57,20 @@ class NearestIndex:
         if k == 0:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
         q = unit_vectors(lat, lon)
-        gap = np.maximum(np.maximum(self._low - q, q - self._high), 0.0)
+        gap = np.maximum(np.abs(self._centre - q) - self._half, 0.0)
         bound = np.sqrt(np.einsum("ij,ij->i", gap, gap))
-        ranked = np.argsort(bound)
-        sizes = (self._ends - self._starts)[ranked]
-        enough = int(np.searchsorted(np.cumsum(sizes), k)) + 1
-        first = self._positions(ranked[:enough])
+        # First the closest few buckets, enough to hold k points, for a k-th distance to beat...
+        want = min(bound.size, int(np.ceil(k / self._bucket)) + 1)
+        close = np.argpartition(bound, want - 1)[:want] if want < bound.size else np.arange(bound.size)
+        first = self._positions(close)
+        while first.size < k:  # buckets can be smaller than bucket_size
+            want = min(bound.size, want * 2)
+            close = np.argpartition(bound, want - 1)[:want] if want < bound.size else np.arange(bound.size)
+            first = self._positions(close)
         kth = np.partition(haversine_m(lat, lon, self._lat[first], self._lon[first]), k - 1)[k - 1]
+        # ...then every bucket that might hold something closer.
         reach = chord_from_m(float(kth)) * (1.0 + _SLACK) + _SLACK
-        candidates = self._positions(ranked[bound[ranked] <= reach])
+        candidates = self._positions(np.flatnonzero(bound <= reach))
         distance = haversine_m(lat, lon, self._lat[candidates], self._lon[candidates])
         ids = self._ids[candidates]
         best = np.lexsort((ids, distance))[:k]

@@ -36,18 +36,21 @@ def destination(
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Points reached from (lat, lon) along each initial bearing (radians, clockwise from north).
 
-    Returns ``(lat, dlon)`` in degrees, where ``dlon`` is the longitude relative to ``lon`` in (-180, 180]:
-    the caller decides how to wrap or unwrap it.
+    Returns ``(lat, dlon)`` in degrees, where ``dlon`` is the longitude relative to ``lon`` in [-180, 180]:
+    the caller decides how to wrap or unwrap it. Worked with 3-D vectors, so it stays exact next to the poles.
     """
-    phi = np.radians(lat)
+    phi, lam = np.radians(lat), np.radians(lon)
     delta = distance_m / EARTH_RADIUS_M
-    sin_lat = np.sin(phi) * np.cos(delta) + np.cos(phi) * np.sin(delta) * np.cos(bearing_rad)
-    lat2 = np.arcsin(np.clip(sin_lat, -1.0, 1.0))
-    dlon = np.arctan2(
-        np.sin(bearing_rad) * np.sin(delta) * np.cos(phi),
-        np.cos(delta) - np.sin(phi) * sin_lat,
-    )
-    return np.degrees(lat2), np.degrees(dlon)
+    here = np.array([np.cos(phi) * np.cos(lam), np.cos(phi) * np.sin(lam), np.sin(phi)])
+    north = np.array([-np.sin(phi) * np.cos(lam), -np.sin(phi) * np.sin(lam), np.cos(phi)])
+    east = np.array([-np.sin(lam), np.cos(lam), 0.0])
+    heading = np.outer(np.cos(bearing_rad), north) + np.outer(np.sin(bearing_rad), east)
+    there = here * np.cos(delta) + heading * np.sin(delta)
+    lat2 = np.degrees(np.arctan2(there[:, 2], np.hypot(there[:, 0], there[:, 1])))
+    # Longitude relative to ``lon``: rotate the point by -lon about the polar axis first.
+    x = there[:, 0] * np.cos(lam) + there[:, 1] * np.sin(lam)
+    y = there[:, 1] * np.cos(lam) - there[:, 0] * np.sin(lam)
+    return lat2, np.degrees(np.arctan2(y, x))
 
 
 def unit_vectors(lat: ArrayLike, lon: ArrayLike) -> NDArray[np.float64]:
