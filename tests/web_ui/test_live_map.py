@@ -1,0 +1,150 @@
+"""The public map and the operator console in a real browser: issue in one page, see it in another."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from playwright.async_api import expect
+from web_ui_support import OpenPage, Site, screenshot, sign_in
+
+KYIV_OBLAST = "14"
+KHARKIV = "22"
+LVIV = "27"
+BROVARY_RAION = "79"
+
+
+async def live_map(open_page: OpenPage, path: str = "/", **kwargs: object) -> object:
+    page = await open_page(path, **kwargs)
+    await expect(page.locator("#live")).to_have_attribute("data-live", "live")
+    return page
+
+
+async def test_operator_issues_in_console_and_the_public_map_turns_red_then_clears(
+    open_page: OpenPage, site: Site, tmp_path: Path
+) -> None:
+    public = await live_map(open_page)
+    region = public.locator(f'#map [data-region="{KYIV_OBLAST}"]')
+    await expect(region).to_have_attribute("data-state", "calm")
+
+    console = await open_page("/console")
+    await sign_in(console, site.token)
+    await console.click(f'#cmap [data-region="{KYIV_OBLAST}"]')
+    await console.check('input[name=threat][value="ballistic_missiles"]')
+    await console.check('input[name=threat][value="drones"]')
+    await console.select_option("#template", "shelter_now")
+    await console.select_option("#shelter", "90")
+    preview = console.locator("#preview .preview-card")
+    await expect(preview).to_contain_text("Kyiv Oblast")
+    await expect(preview).to_contain_text("Go to the nearest shelter now")
+    await expect(console.locator("#submit")).to_be_enabled()
+    await console.click("#submit")
+    await expect(console.locator("#confirm")).to_be_visible()
+    await expect(console.locator("#confirm-ex")).to_be_hidden()
+    await console.click("#confirm-yes")
+
+    # The public page hears it from the stream: red within 2 s, with the threats listed beside the map.
+    await expect(region).to_have_attribute("data-state", "alert", timeout=2000)
+    await expect(region).to_have_attribute("data-level", "red")
+    listed = public.locator(f'#region-list li[data-region="{KYIV_OBLAST}"]')
+    await expect(listed).to_contain_text("ballistic missiles")
+    await expect(listed).to_contain_text("drones")
+    await expect(public.locator(f'#map .badge[data-for="{KYIV_OBLAST}"]')).to_have_count(1)
+    await expect(public.locator("#alert-list")).to_contain_text("Time to shelter: 90 s")
+    await expect(public.locator("#exercise-banner")).to_be_hidden()
+    await screenshot(public, "map", tmp_path)
+
+    item = console.locator("#active li[data-status=actual]")
+    await expect(item).to_have_count(1)
+    await screenshot(console, "console", tmp_path)
+    await item.locator("[data-action=end]").click()
+    await expect(console.locator("#confirm-text")).to_contain_text("End this alert")
+    await console.click("#confirm-yes")
+    await expect(region).to_have_attribute("data-state", "calm", timeout=2000)
+    await expect(public.locator("#region-list")).to_contain_text("All regions are calm")
+    await expect(console.locator("#active")).to_contain_text("No active alerts")
+
+
+async def test_partly_covered_and_yellow_regions_are_drawn_apart(open_page: OpenPage, site: Site) -> None:
+    await site.issue(regions=[BROVARY_RAION], threats=[{"type": "drones"}])
+    await site.issue(regions=[KHARKIV], level="yellow")
+    page = await live_map(open_page)
+    kyiv = page.locator(f'#map [data-region="{KYIV_OBLAST}"]')
+    await expect(kyiv).to_have_attribute("data-state", "partly")
+    fill = await kyiv.evaluate("el => getComputedStyle(el).fill")
+    assert "hatch-red" in fill
+    kharkiv = page.locator(f'#map [data-region="{KHARKIV}"]')
+    await expect(kharkiv).to_have_attribute("data-level", "yellow")
+    colours = await page.evaluate(
+        """() => Object.fromEntries([...document.querySelectorAll('#map .region')].map(
+             el => [el.dataset.region, getComputedStyle(el).fill]))"""
+    )
+    assert colours[KHARKIV] != colours[LVIV] != colours[KYIV_OBLAST]
+    # The alert names a raion, which is not drawn: the list still names it.
+    await expect(page.locator("#alert-list")).to_contain_text("Brovarskyi raion")
+
+
+async def test_exercises_show_only_when_asked_and_always_under_the_banner(
+    open_page: OpenPage, site: Site, tmp_path: Path
+) -> None:
+    await site.issue(regions=[LVIV], status="exercise")
+    plain = await live_map(open_page)
+    await expect(plain.locator(f'#map [data-region="{LVIV}"]')).to_have_attribute("data-state", "calm")
+    await expect(plain.locator("#exercise-banner")).to_be_hidden()
+
+    asked = await live_map(open_page, "/?exercises=1")
+    lviv = asked.locator(f'#map [data-region="{LVIV}"]')
+    await expect(lviv).to_have_attribute("data-state", "alert")
+    await expect(lviv).to_have_attribute("data-exercise", "true")
+    await expect(asked.locator("#exercise-banner")).to_be_visible()
+    await expect(asked.locator("#exercise-banner")).to_contain_text("EXERCISE")
+    await expect(asked.locator('#alert-list [data-status="exercise"]')).to_contain_text("EXERCISE")
+
+    # The viewer can switch exercises off again; the choice reconnects the stream.
+    await asked.uncheck("#show-exercises")
+    await expect(lviv).to_have_attribute("data-state", "calm")
+    await expect(asked.locator("#exercise-banner")).to_be_hidden()
+
+    console = await open_page("/console")
+    await sign_in(console, site.token)
+    await console.check("input[name=status][value=exercise]", force=True)
+    await expect(console.locator("body")).to_have_class("page-console exercise")
+    await expect(console.locator("#exercise-banner")).to_be_visible()
+    await console.click(f'#cmap [data-region="{KHARKIV}"]')
+    await expect(console.locator("#preview")).to_contain_text("EXERCISE")
+    await console.click("#submit")
+    await expect(console.locator("#confirm-ex")).to_be_visible()
+    await expect(console.locator("#confirm-text")).to_contain_text("EXERCISE")
+    await screenshot(console, "console-exercise", tmp_path)
+    await console.click("#confirm-yes")
+    await expect(console.locator("#active li[data-status=exercise] >> text=Kharkiv Oblast")).to_have_count(1)
+
+
+async def test_the_map_recovers_by_itself_after_the_stream_is_cut(open_page: OpenPage, site: Site) -> None:
+    page = await live_map(open_page)
+    site.runtime.hub.close()  # every stream ends, as when a proxy or the network drops it
+    await site.issue(regions=[KHARKIV])
+    await expect(page.locator(f'#map [data-region="{KHARKIV}"]')).to_have_attribute(
+        "data-state", "alert", timeout=10_000
+    )
+    await expect(page.locator("#live")).to_have_attribute("data-live", "live")
+
+
+async def test_ukrainian_and_english_switch_and_the_choice_is_kept(open_page: OpenPage, site: Site) -> None:
+    await site.issue(regions=[KHARKIV], threats=[{"type": "guided_aerial_bombs"}])
+    page = await live_map(open_page)
+    await expect(page.locator("#regions-heading")).to_have_text("Regions under alert")
+    await expect(page.locator("#region-list")).to_contain_text("guided aerial bombs")
+    await page.click("#lang-switch")
+    await expect(page.locator("html")).to_have_attribute("lang", "uk")
+    await expect(page.locator("#regions-heading")).to_have_text("Регіони під тривогою")
+    await expect(page.locator("#region-list")).to_contain_text("керовані авіабомби")
+    await expect(page.locator(f'#map [data-region="{KHARKIV}"] title')).to_have_text("Харківська область")
+    await page.reload()
+    await expect(page.locator("#region-list")).to_contain_text("Харківська область")
+    await expect(page.locator("#lang-switch")).to_have_text("English")
+
+
+async def test_server_rendered_page_is_in_the_visitors_language(open_page: OpenPage, site: Site) -> None:
+    page = await open_page("/", locale="uk-UA")
+    await expect(page.locator("html")).to_have_attribute("lang", "uk")
+    await expect(page.locator("#summary")).to_have_text("Зараз ніде немає повітряної тривоги.")
