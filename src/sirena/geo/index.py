@@ -45,13 +45,11 @@ class PointIndex:
             raise coords.invalid("leaf_size", leaf_size, "a leaf holds at least one point")
         self._leaf = int(leaf_size)
         self._grid = Grid.around(x, y)
-        codes = self._grid.codes(x, y)
-        order = np.argsort(codes)
-        self._codes = codes[order]
+        self._codes, order = _sorted_codes(self._grid.codes(x, y))
         self._x = x[order]
         self._y = y[order]
         self._ids = order.astype(np.int32) if x.size < 2**31 else order
-        del order, codes
+        del order
         # A dense table of slice starts for one level, so shallow cells need no search.
         self._table_level = min(LEVELS, max(0, math.ceil(math.log(max(x.size, 1) / 8.0, 4))))
         shift = np.uint64(2 * (LEVELS - self._table_level))
@@ -178,6 +176,25 @@ class PointIndex:
             mask[self._ids[gaps[missed]]] = False
         found_ids: Ids = np.flatnonzero(mask).astype(np.int64, copy=False)
         return found_ids
+
+
+def _sorted_codes(codes: NDArray[np.uint64]) -> tuple[NDArray[np.uint64], Ids]:
+    """The codes sorted (in place), and the sorting order (stable: equal codes keep their input order).
+
+    Sorting values is several times faster than ``argsort``, so when the code and the position fit together in
+    64 bits they are packed into one key, sorted, and unpacked.
+    """
+    position_bits = max(1, (codes.size - 1).bit_length())
+    if position_bits + 2 * LEVELS > 64:
+        by_code: Ids = np.argsort(codes, kind="stable").astype(np.int64, copy=False)
+        return codes[by_code], by_code
+    keys = codes  # packed in place: the caller's codes are not needed afterwards
+    keys <<= np.uint64(position_bits)
+    keys |= np.arange(codes.size, dtype=np.uint64)
+    keys.sort()
+    positions = keys & np.uint64(2**position_bits - 1)
+    keys >>= np.uint64(position_bits)
+    return keys, positions.view(np.int64)
 
 
 def _joined(slices: list[tuple[Ids, Ids]]) -> tuple[Ids, Ids]:
