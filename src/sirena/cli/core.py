@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import resource
 import sys
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
@@ -91,5 +92,7 @@ def serve(database_url: str | None, host: str | None, port: int | None, demo: bo
         settings = settings_from(database_url=database_url, host=host, port=port, demo=demo)
     except SirenaError as exc:
         raise click.ClickException(exc.detail()) from None
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # every live stream holds a socket
     app = create_app(settings)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level, lifespan="on")
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level, lifespan="on", backlog=4096)
