@@ -50,8 +50,8 @@ class Cells(Protocol):
     def classify(self, level: int, i: Ints, j: Ints) -> NDArray[np.uint8]:
         """OUTSIDE, INSIDE or BOUNDARY for each cell."""
 
-    def refine(self, level: int, i: Ints, j: Ints) -> None:
-        """Get ready to classify the children of these boundary cells."""
+    def refine(self, split: NDArray[np.bool_]) -> None:
+        """Get ready to classify the children of the cells just classified where ``split`` is true."""
 
     def test(self, x: Floats, y: Floats) -> NDArray[np.bool_]:
         """The exact answer for single points (lon, lat)."""
@@ -84,19 +84,27 @@ class AreaCells:
         size = float(2 ** (LEVELS - level))
         self._pieces = _split(*self._pieces, size)
         piece, key = _marks(*self._pieces, level)
-        self._marked = (piece, key)
+        # Which of the cells asked about each mark falls on (marks on other cells do not matter).
+        cell_keys = _key(level, i, j)
+        order = np.argsort(cell_keys)
+        ranked = cell_keys[order]
+        at = np.minimum(np.searchsorted(ranked, key), max(ranked.size - 1, 0))
+        hit = ranked[at] == key if ranked.size else np.zeros(key.size, dtype=np.bool_)
+        self._marked = (piece[hit], order[at[hit]])
         state = np.full(i.size, BOUNDARY, dtype=np.uint8)
-        open_ = ~np.isin(_key(level, i, j), key)
+        open_ = np.ones(i.size, dtype=np.bool_)
+        open_[self._marked[1]] = False
         if open_.any():
             cx, cy = self._grid.cell_centres(level, i[open_], j[open_])
             state[open_] = np.where(shapely.intersects_xy(self._geometry, cx, cy), INSIDE, OUTSIDE)
         return state
 
-    def refine(self, level: int, i: Ints, j: Ints) -> None:
+    def refine(self, split: NDArray[np.bool_]) -> None:
         if self._marked is None:
             return
-        piece, key = self._marked
-        keep = np.unique(piece[np.isin(key, _key(level, i, j))])
+        piece, cell = self._marked
+        keep = np.zeros(self._pieces[0].size, dtype=np.bool_)
+        keep[piece[split[cell]]] = True
         u1, v1, u2, v2 = self._pieces
         self._pieces = (u1[keep], v1[keep], u2[keep], v2[keep])
         self._marked = None
@@ -150,7 +158,7 @@ class DiscCells:
         state[d - spread > self._radius] = OUTSIDE
         return state
 
-    def refine(self, level: int, i: Ints, j: Ints) -> None:
+    def refine(self, split: NDArray[np.bool_]) -> None:
         return None
 
     def test(self, x: Floats, y: Floats) -> NDArray[np.bool_]:

@@ -115,8 +115,8 @@ class PointIndex:
             split = boundary & ~small
             if not split.any():
                 break
+            cells.refine(split)
             i, j = i[split], j[split]
-            cells.refine(level, i, j)
             i = ((i << 1)[:, None] + np.array([0, 1, 0, 1])).ravel()
             j = ((j << 1)[:, None] + np.array([0, 0, 1, 1])).ravel()
             level += 1
