@@ -61,6 +61,21 @@ class Settings:
         1.0, "How often the server looks for events committed by other processes (CLI, other writers)."
     )
     log_level: str = _setting("info", "Log level: debug, info, warning, error.")
+    compat_public: bool = _setting(
+        False,
+        "Let the alerts.in.ua- and ukrainealarm-compatible APIs answer reads without a token (Home Assistant and "
+        "many LED maps send none); a token that is sent must still be valid.",
+    )
+    compat_rate_limit: int = _setting(
+        600,
+        "Requests per minute each token (or, without a token, each client address) may make to the compatible APIs.",
+    )
+    compat_alerts_in_ua_prefix: str = _setting(
+        "/compat/alerts-in-ua", "Path the alerts.in.ua-compatible API is served under (empty: the server root)."
+    )
+    compat_ukrainealarm_prefix: str = _setting(
+        "/compat/ukrainealarm", "Path the ukrainealarm.com-compatible API is served under (empty: the server root)."
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, /, **overrides: Any) -> Settings:

@@ -12,6 +12,7 @@ from sirena import domain
 from sirena.domain import AlertChanges, AlertDraft, AlertState, Event, EventType, Level, Status, Target
 from sirena.errors import AlertNotFound, IdempotencyConflict, InvalidTransition
 from sirena.store import AlertQuery, IdempotencyKey, SQLiteStore
+from sirena.store.migrations import SQLITE as MIGRATIONS
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -48,7 +49,8 @@ async def test_settings_are_wal_and_synchronous_full(store: SQLiteStore) -> None
     conn = sqlite3.connect(store.path)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     names = [r[0] for r in conn.execute("SELECT name FROM migrations")]
-    assert names == ["0001_alerts_events"]
+    assert names == [name for name, _ in MIGRATIONS]
+    assert names[0] == "0001_alerts_events"
     conn.close()
 
 

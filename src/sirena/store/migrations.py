@@ -63,4 +63,15 @@ SQLITE: tuple[tuple[str, str], ...] = (
         );
         """,
     ),
+    (
+        "0400_compat_webhooks",
+        """
+        CREATE TABLE compat_webhooks (
+            token_id INTEGER PRIMARY KEY REFERENCES tokens(id),
+            url TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        """,
+    ),
 )
