@@ -22,6 +22,9 @@ from sirena.geo.grid import LEVELS, Grid, morton
 
 Ids = NDArray[np.int64]
 
+_TABLE_LEVEL_MAX = 12
+"""The deepest level given a dense table of slices (4**12 entries, 64 MiB, reached at about 130 million points)."""
+
 _START_CELLS = 64
 """The walk starts at the deepest level where the query's bounding box meets at most this many cells."""
 
@@ -51,7 +54,7 @@ class PointIndex:
         self._ids = order.astype(np.int32) if x.size < 2**31 else order
         del order
         # A dense table of slice starts for one level, so shallow cells need no search.
-        self._table_level = min(LEVELS, max(0, math.ceil(math.log(max(x.size, 1) / 8.0, 4))))
+        self._table_level = min(_TABLE_LEVEL_MAX, max(0, math.ceil(math.log(max(x.size, 1) / 8.0, 4))))
         shift = np.uint64(2 * (LEVELS - self._table_level))
         counts = np.bincount((self._codes >> shift).astype(np.int64), minlength=4**self._table_level)
         table = np.zeros(counts.size + 1, dtype=np.int64)
