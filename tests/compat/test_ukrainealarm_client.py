@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +15,10 @@ from compat_live import UAA, Live, live_server
 from uasiren.client import Client
 
 from sirena import auth
+from sirena.regions import RegionRegistry
+from sirena.service import AlertService
 from sirena.store.compat import CompatStore
+from sirena.web.routes.compat_ukrainealarm import webhook_format
 
 
 @pytest.fixture
@@ -221,3 +226,34 @@ async def test_webhooks_need_a_key_even_when_reads_are_public(tmp_path: Path) ->
     async with live_server(tmp_path, compat_public=True) as live, httpx.AsyncClient(base_url=live.base) as client:
         answer = await client.post(f"{UAA}/api/v3/webhook", json={"webHookUrl": "https://example.org/a"})
         assert (answer.status_code, set(answer.json())) == (401, {"message"})
+
+
+@dataclass
+class Context:
+    registry: RegionRegistry
+    service: AlertService
+
+
+async def test_webhook_bodies_are_region_models_after_each_change(live: Live) -> None:
+    context = Context(live.runtime.registry, live.runtime.service)
+    oblast = await live.issue(["14"], threats=[{"type": "drones", "level": "yellow"}])
+    city = await live.issue(["31", "79"], kind="artillery_shelling")
+    drill = await live.issue(["31"], status="exercise")
+    events = {e.alert.id: e for e in await live.runtime.store.events_after(0)}
+    (issued,) = await webhook_format(events[oblast["id"]], None, context)
+    body = json.loads(issued)
+    assert (body["regionId"], [a["type"] for a in body["activeAlerts"]]) == ("14", ["AIR"])
+    bodies = [json.loads(b) for b in await webhook_format(events[city["id"]], None, context)]
+    assert [(b["regionId"], [a["type"] for a in b["activeAlerts"]]) for b in bodies] == [
+        ("31", ["ARTILLERY"]),
+        ("79", ["AIR", "ARTILLERY"]),  # the raion also inherits its oblast's alert
+    ]
+    assert await webhook_format(events[drill["id"]], None, context) == []
+    await live.act(oblast["id"], "end")
+    ended = (await live.runtime.store.events_after(0))[-1]
+    (after,) = [json.loads(b) for b in await webhook_format(ended, None, context)]
+    assert (after["regionId"], after["activeAlerts"], after["lastUpdate"]) == (
+        "14",
+        [],
+        ended.alert.updated_at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+    )

@@ -6,16 +6,19 @@ with ``SIRENA_COMPAT_PUBLIC=true`` reads work without one (webhook registration 
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Protocol
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Body, Depends, FastAPI, Query, Request
 from pydantic import BaseModel, Field
 from starlette.responses import JSONResponse, Response
 
-from sirena.domain.model import AlertState, Status
+from sirena.domain.model import AlertState, Event, Status
 from sirena.errors import BadRequest, NotFound, Unauthorized
-from sirena.protocol.compat import ukrainealarm
+from sirena.protocol.alert_json import dumps
+from sirena.protocol.compat import Locations, ukrainealarm
+from sirena.regions import RegionRegistry
+from sirena.service import AlertService
 from sirena.settings import Settings
 from sirena.store.base import AlertQuery
 from sirena.web.compat_access import Caller, CompatRoute, identify, prefix, ukrainealarm_key
@@ -161,3 +164,24 @@ async def remove_webhook(
         raise NotFound("compat.webhook_mismatch")
     await store.delete_webhook(token_id)
     return Response(status_code=200)
+
+
+class FormatContext(Protocol):
+    """What a webhook format may consult (see ``sirena.delivery``): the region tree and the alert service."""
+
+    @property
+    def registry(self) -> RegionRegistry: ...
+    @property
+    def service(self) -> AlertService: ...
+
+
+async def webhook_format(event: Event, subscription: object, context: FormatContext) -> list[str]:
+    """The request bodies a ukrainealarm webhook receives for one event: an ``AlertRegionModel`` per region the
+    alert was issued for, as the region stands after the change. Nothing for exercises and tests."""
+    if event.alert.status is not Status.ACTUAL:
+        return []
+    others = [a for a in await context.service.active() if a.id != event.alert.id]
+    if event.alert.is_active:
+        others.append(event.alert)
+    payloads = ukrainealarm.webhook_payloads(event.alert, ukrainealarm.targets(others), Locations(context.registry))
+    return [dumps(p) for p in payloads]
