@@ -48,8 +48,6 @@ class Snapshot:
     """Active ``actual`` alerts."""
     issued: Mapping[str, int]
     targets: Mapping[str, list[Alert]]
-    states: Mapping[str, RegionState]
-    """Derived states of every kind of alert."""
     air_states: Mapping[str, RegionState]
     """Derived states of air-raid alerts only (the IoT strings)."""
     action_index: int
@@ -102,7 +100,6 @@ class CompatView:
                 alerts=rows.alerts,
                 issued=rows.issued,
                 targets=ukrainealarm.targets(rows.alerts),
-                states=domain.derive(rows.alerts, registry),
                 air_states=domain.derive((a for a in rows.alerts if a.kind is Kind.AIR_RAID), registry),
                 action_index=self._change[0] if self._change else 0,
                 changed_at=self._change[1] if self._change else self.created_at,
