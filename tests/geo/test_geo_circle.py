@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import shapely
@@ -10,7 +12,7 @@ from hypothesis import strategies as st
 from numpy.typing import NDArray
 
 from sirena.errors import ValidationFailed
-from sirena.geo import CIRCLE_TOLERANCE_M, circle, haversine_m
+from sirena.geo import CIRCLE_TOLERANCE_M, EARTH_RADIUS_M, circle, haversine_m
 
 # Slack for the few centimetres by which an edge's worst point may sit beside its midpoint, where it is checked.
 SLACK_M = 0.5
@@ -88,6 +90,14 @@ def test_circle_around_both_poles_leaves_out_the_far_side() -> None:
     assert shapely.intersects_xy(polygon, [0.0, 0.0], [90.0, -90.0]).all()
     assert not shapely.intersects_xy(polygon, -150.0, -10.0)  # the antipode
     check_no_undershoot(polygon, 10.0, 30.0, 15_000.0, 1)
+
+
+@pytest.mark.parametrize(("lat", "quarters"), [(0.0, 1.0), (45.0, 0.5), (45.0, 1.5), (-30.0, 4.0 / 3.0)])
+@pytest.mark.parametrize("nudge", [1.0 - 1e-12, 1.0, 1.0 + 1e-12, 1.0 + 1e-7])
+def test_circle_through_a_pole(lat: float, quarters: float, nudge: float) -> None:
+    radius_km = quarters * math.pi / 2.0 * EARTH_RADIUS_M / 1000.0 * nudge  # reaches a pole, or nearly
+    polygon = check_follows_circle(lat, 10.0, radius_km)
+    check_no_undershoot(polygon, lat, 10.0, radius_km, 2)
 
 
 def test_circle_larger_than_the_earth_is_everything() -> None:

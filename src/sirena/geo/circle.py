@@ -34,27 +34,29 @@ def circle(lat: float, lon: float, radius_km: float) -> shapely.Geometry:
     r = coords.radius_m(radius_km, allow_zero=False)
     if r >= HALF_CIRCUMFERENCE_M:
         return shapely.box(-180.0, -90.0, 180.0, 90.0)
-    north = _distance_to_pole(lat, 90.0) <= r
-    south = _distance_to_pole(lat, -90.0) <= r
-    if north and south:
+    if _distance_to_pole(lat, 90.0) <= r and _distance_to_pole(lat, -90.0) <= r:
         anti_lon = lon - 180.0 if lon > 0.0 else lon + 180.0
-        hole = circle(-lat, anti_lon, (HALF_CIRCUMFERENCE_M - r) / 1000.0)
+        hole = _one_pole_at_most(-lat, anti_lon, HALF_CIRCUMFERENCE_M - r)
         return shapely.difference(shapely.box(-180.0, -90.0, 180.0, 90.0), hole)
-    ring = _ring(lat, lon, r)
-    if north or south:
-        return in_plane(ring, pole=90.0 if north else -90.0)
-    return in_plane(ring)
+    return _one_pole_at_most(lat, lon, r)
+
+
+def _one_pole_at_most(lat: float, lon: float, r: float) -> shapely.Geometry:
+    """A circle that contains at most one pole strictly inside it."""
+    if _distance_to_pole(lat, 90.0) < r or _distance_to_pole(lat, -90.0) < r:
+        return in_plane(_ring(lat, lon, r, round_the_globe=True), pole=90.0 if lat >= 0.0 else -90.0)
+    return in_plane(_ring(lat, lon, r, round_the_globe=False))
 
 
 def _distance_to_pole(lat: float, pole: float) -> float:
     return abs(pole - lat) * np.pi / 180.0 * EARTH_RADIUS_M
 
 
-def _ring(lat: float, lon: float, r: float) -> NDArray[np.float64]:
-    """Vertices on the circle by bearing, with longitudes unwrapped along the ring, refined where needed."""
+def _ring(lat: float, lon: float, r: float, *, round_the_globe: bool) -> NDArray[np.float64]:
+    """Vertices on the circle by bearing, refined where an edge strays too far from the circle."""
     bearings = np.linspace(0.0, 2.0 * np.pi, _START_VERTICES + 1)
     while True:
-        xy = _vertices(lat, lon, r, bearings)
+        xy = _vertices(lat, lon, r, bearings, round_the_globe)
         rough = np.zeros(bearings.size - 1, dtype=np.bool_)
         for t in (0.25, 0.5, 0.75):
             along = xy[:-1] * (1.0 - t) + xy[1:] * t
@@ -65,14 +67,20 @@ def _ring(lat: float, lon: float, r: float) -> NDArray[np.float64]:
         bearings = np.sort(np.concatenate([bearings, extra]))
 
 
-def _vertices(lat: float, lon: float, r: float, bearings: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Points on the circle at ``bearings`` (from 0 to 2π inclusive), longitudes continuous along the ring."""
+def _vertices(
+    lat: float, lon: float, r: float, bearings: NDArray[np.float64], round_the_globe: bool
+) -> NDArray[np.float64]:
+    """Points on the circle at ``bearings`` (from 0 to 2π inclusive) as a closed ring.
+
+    Longitudes are relative to the centre's. A circle with no pole inside never reaches the meridian opposite
+    its centre, so they stay within (-180, 180) as they are; a circle around a pole sweeps through all of
+    them once, so they are unwrapped and the last vertex lies 360° east or west of the first.
+    """
     lats, dlon = destination(lat, lon, bearings, r)
-    dlon = np.degrees(np.unwrap(np.radians(dlon)))
+    if round_the_globe:
+        dlon = np.degrees(np.unwrap(np.radians(dlon)))
     xy = np.column_stack([lon + dlon, lats])
-    if abs(dlon[-1] - dlon[0]) < 180.0:
-        xy[-1] = xy[0]  # no pole inside: close the ring exactly
-    else:
-        xy[-1, 0] = xy[0, 0] + 360.0 * np.sign(dlon[-1] - dlon[0])
-        xy[-1, 1] = xy[0, 1]
+    xy[-1] = xy[0]
+    if round_the_globe:
+        xy[-1, 0] += 360.0 if dlon[-1] > dlon[0] else -360.0
     return xy
