@@ -148,3 +148,41 @@ async def test_server_rendered_page_is_in_the_visitors_language(open_page: OpenP
     page = await open_page("/", locale="uk-UA")
     await expect(page.locator("html")).to_have_attribute("lang", "uk")
     await expect(page.locator("#summary")).to_have_text("Зараз ніде немає повітряної тривоги.")
+
+
+TO_SCREEN = """([lon, lat]) => {
+  const svg = document.getElementById('cmap');
+  const [west, north, kx, scale] = svg.dataset.projection.split(',').map(Number);
+  const point = svg.createSVGPoint();
+  point.x = (lon - west) * kx * scale;
+  point.y = (north - lat) * scale;
+  const p = point.matrixTransform(svg.getScreenCTM());
+  return [p.x, p.y];
+}"""
+
+
+async def test_an_area_drawn_on_the_console_map_becomes_the_alerts_target(open_page: OpenPage, site: Site) -> None:
+    public = await live_map(open_page)
+    console = await open_page("/console")
+    await sign_in(console, site.token)
+    await console.click("#draw")
+    await expect(console.locator("#draw")).to_have_attribute("aria-pressed", "true")
+    # A square around Kyiv city, well inside Kyiv oblast, crossing no other oblast.
+    for corner in ([30.1, 50.2], [30.9, 50.2], [30.9, 50.7], [30.1, 50.7]):
+        x, y = await console.evaluate(TO_SCREEN, corner)
+        await console.mouse.click(x, y)
+    await console.click("#draw-finish")
+    await expect(console.locator("#selected")).to_contain_text("Area with 4 corners")
+    preview = console.locator("#preview .preview-card")
+    await expect(preview).to_contain_text("Kyiv")  # Kyiv city covered
+    await expect(preview).to_contain_text("In part: Kyiv Oblast")
+    request = await console.locator("#request").text_content()
+    assert '"type": "Polygon"' in (request or "")
+    await console.click("#submit")
+    await console.click("#confirm-yes")
+    await expect(public.locator('#map [data-region="31"]')).to_have_attribute("data-state", "alert", timeout=2000)
+    await expect(public.locator(f'#map [data-region="{KYIV_OBLAST}"]')).to_have_attribute("data-state", "partly")
+    listed = await site.client.get("/api/v1/alerts")
+    (alert,) = listed.json()["alerts"]
+    assert alert["area"]["type"] == "Polygon"
+    assert alert["regions"] == ["31"] and alert["partial_regions"] == [KYIV_OBLAST]

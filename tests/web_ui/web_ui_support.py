@@ -98,3 +98,42 @@ async def sign_in(page: Any, token: str) -> None:
     await page.click("#signin-form button[type=submit]")
     await page.wait_for_selector("#console:not([hidden])")
     await page.wait_for_selector("#live[data-live=live]")
+
+
+def stats_body(url: str) -> dict[str, Any]:
+    """A ``/api/v1/stats`` answer in its documented shape, for dashboards tests while a server has no history:
+    a deterministic pattern with more alerts at night and in winter, so every chart has something to draw."""
+    from datetime import UTC, datetime, timedelta
+    from urllib.parse import parse_qs, urlsplit
+
+    query = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+    start = datetime.fromisoformat(query["from"]).replace(tzinfo=UTC)
+    end = datetime.fromisoformat(query["to"]).replace(tzinfo=UTC)
+    group = query.get("group", "day")
+    seed = sum(map(ord, query.get("region", "UA")))
+    buckets = []
+    moment = start
+    while moment < end:
+        if group == "hour":
+            following = moment + timedelta(hours=1)
+            night = moment.hour < 6 or moment.hour >= 22
+            alerts = int((moment.toordinal() * 7 + moment.hour * 13 + seed) % (5 if night else 17) == 0)
+            minutes = 35.0 * alerts
+        elif group == "day":
+            following = moment + timedelta(days=1)
+            alerts = (moment.toordinal() * 3 + seed) % 7 + (4 if moment.month in (12, 1, 2) else 0)
+            minutes = alerts * 52.0
+        else:
+            following = (moment.replace(day=1) + timedelta(days=32)).replace(day=1)
+            alerts = (moment.month * 5 + seed) % 40 + 20
+            minutes = alerts * (40.0 + seed % 30)
+        buckets.append({"start": moment.isoformat(), "alerts": alerts, "minutes": minutes})
+        moment = following
+    return {
+        "region": query.get("region"),
+        "group": group,
+        "from": start.isoformat(),
+        "to": end.isoformat(),
+        "total": {"alerts": sum(b["alerts"] for b in buckets), "minutes": sum(b["minutes"] for b in buckets)},
+        "buckets": buckets,
+    }

@@ -166,7 +166,7 @@ def map_svg(view: MapView, lang: str, states: Mapping[str, tuple[RegionState, bo
             for name in ("red", "yellow", "exercise")
         )
         + "</defs>"
-        f'<g class="regions">{"".join(paths)}</g><g class="drawing"></g><g class="badges"></g></svg>'
+        f'<g class="regions">{"".join(paths)}</g><g class="draw-layer"></g><g class="badges"></g></svg>'
     )
 
 

@@ -103,7 +103,7 @@
     selection.area = null;
     selection.circle = null;
     selection.points = [];
-    svg.querySelector(".drawing").replaceChildren();
+    svg.querySelector(".draw-layer").replaceChildren();
   }
 
   function changed() {
@@ -147,9 +147,8 @@
     path.setAttribute("role", "checkbox");
     path.setAttribute("aria-checked", "false");
     path.setAttribute("aria-label", path.dataset["name" + (S.lang === "uk" ? "Uk" : "En")]);
-    path.addEventListener("click", (event) => {
-      if (drawing) return addPoint(event);
-      toggleRegion(path.dataset.region);
+    path.addEventListener("click", () => {
+      if (!drawing) toggleRegion(path.dataset.region);
     });
     path.addEventListener("keydown", (event) => {
       if (event.key === " " || event.key === "Enter") {
@@ -171,13 +170,17 @@
     return [((lon - west) * kx * scale).toFixed(1), ((north - lat) * scale).toFixed(1)];
   }
 
+  svg.addEventListener("click", (event) => {
+    if (drawing) addPoint(event);
+  });
+
   function addPoint(event) {
     selection.points.push(toLonLat(event));
     drawShape(false);
   }
 
   function drawShape(closed) {
-    const layer = svg.querySelector(".drawing");
+    const layer = svg.querySelector(".draw-layer");
     const coords = selection.points.map(toXY);
     const shape = document.createElementNS("http://www.w3.org/2000/svg", closed ? "polygon" : "polyline");
     shape.setAttribute("points", coords.map((c) => c.join(",")).join(" "));

@@ -1,0 +1,166 @@
+"""History dashboards, basic accessibility (names, contrast, keyboard) and small screens, in a real browser."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from playwright.async_api import expect
+from web_ui_support import OpenPage, Site, screenshot, sign_in, stats_body
+
+KHARKIV = "22"
+
+# Every visible control must have an accessible name.
+UNNAMED_CONTROLS = """() => [...document.querySelectorAll('input, select, textarea, button, a[href], [role=checkbox]')]
+  .filter(el => el.getClientRects().length && getComputedStyle(el).visibility !== 'hidden')
+  .filter(el => {
+    const by = el.getAttribute('aria-labelledby');
+    const name = el.getAttribute('aria-label') || (by && document.getElementById(by)?.textContent)
+      || (el.labels && [...el.labels].map(l => l.textContent).join(' ')) || el.title
+      || (['BUTTON', 'A'].includes(el.tagName) ? el.textContent : '');
+    return !(name || '').trim();
+  })
+  .map(el => el.outerHTML.slice(0, 120))"""
+
+# Text whose contrast with its background is under WCAG AA (4.5:1, or 3:1 for large text).
+LOW_CONTRAST = """() => {
+  const rgb = c => (c.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => { const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); };
+  const background = el => {
+    for (let node = el; node; node = node.parentElement) {
+      const style = getComputedStyle(node);
+      if (style.backgroundImage !== 'none') return null;  // stripes and gradients: checked by eye
+      const c = rgb(style.backgroundColor);
+      if (c.length === 3 || (c.length === 4 && c[3] > 0.9)) return c.slice(0, 3);
+    }
+    return [255, 255, 255];
+  };
+  const out = [];
+  for (const el of document.querySelectorAll('body *')) {
+    if (el.closest('svg, option, select, noscript') || !el.getClientRects().length) continue;
+    const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+    if (!own) continue;
+    const style = getComputedStyle(el);
+    if (style.visibility === 'hidden' || +style.opacity < 1 || el.closest('[disabled]')) continue;
+    const bg = background(el);
+    if (!bg) continue;
+    const [a, b] = [lum(rgb(style.color).slice(0, 3)), lum(bg)].sort((x, y) => y - x);
+    const ratio = (a + 0.05) / (b + 0.05);
+    const size = parseFloat(style.fontSize), bold = +style.fontWeight >= 700;
+    const need = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
+    if (ratio < need) out.push(`${el.tagName}.${el.className} "${el.textContent.trim().slice(0, 30)}" ${ratio.toFixed(2)}`);
+  }
+  return out;
+}"""
+
+
+async def stats_stand_in(page: Any) -> None:
+    """Answer ``/api/v1/stats`` in its documented shape when this server has none."""
+
+    async def answer(route: Any) -> None:
+        await route.fulfill(status=200, content_type="application/json", body=json.dumps(stats_body(route.request.url)))
+
+    await page.route("**/api/v1/stats?*", answer)
+
+
+async def has_stats(site: Site) -> bool:
+    probe = await site.client.get("/api/v1/stats", params={"region": "UA", "from": "2024-01-01", "to": "2024-01-02"})
+    return probe.status_code != 404
+
+
+async def test_history_dashboards_draw_every_chart(open_page: OpenPage, site: Site, tmp_path: Path) -> None:
+    for region in (KHARKIV, "14", "27"):
+        alert = await site.issue(regions=[region])
+        await site.end(alert["id"])
+    page = await open_page("/console")  # any page, to get a guarded context
+    await stats_stand_in(page)  # the same shape as the real statistics, with a year of made-up data
+    await page.goto(site.base + "/history")
+    for chart in ("days", "months", "durations", "heat"):
+        await expect(page.locator(f"#chart-{chart} svg[role=img]")).to_have_count(1)
+        await expect(page.locator(f"#chart-{chart} details table")).to_have_count(1)
+    # Durations come from real ended alerts: three short ones.
+    await page.click("#chart-durations summary")
+    await expect(page.locator("#chart-durations tbody tr").first).to_contain_text("3")
+    await expect(page.locator("#total")).to_contain_text("alerts")
+    await screenshot(page, "history", tmp_path)
+
+
+async def test_history_reads_the_servers_statistics_or_says_it_has_none(open_page: OpenPage, site: Site) -> None:
+    page = await open_page("/history")
+    if await has_stats(site):
+        await expect(page.locator("#total")).to_contain_text("0 alerts, 0 hours under alert")
+        await expect(page.locator("#chart-days")).to_contain_text("No alerts in this period")
+        await expect(page.locator("#unavailable")).to_be_hidden()
+    else:
+        await expect(page.locator("#unavailable")).to_be_visible()
+        await expect(page.locator("#chart-days")).to_be_hidden()
+
+
+async def test_every_control_is_named_and_text_has_enough_contrast(open_page: OpenPage, site: Site) -> None:
+    await site.issue(regions=[KHARKIV], threats=[{"type": "drones"}], instruction={"en": "Go to a shelter"})
+    await site.issue(regions=["27"], status="exercise")
+    public = await open_page("/?exercises=1")
+    await expect(public.locator(f'#region-list li[data-region="{KHARKIV}"]')).to_have_count(1)
+    console = await open_page("/console")
+    await sign_in(console, site.token)
+    await console.click(f'#cmap [data-region="{KHARKIV}"]')
+    await expect(console.locator("#preview .preview-card")).to_have_count(1)
+    history = await open_page("/history")
+    await stats_stand_in(history)
+    await history.reload()
+    await expect(history.locator("#chart-heat svg")).to_have_count(1)
+    for page in (public, console, history):
+        assert await page.evaluate(UNNAMED_CONTROLS) == [], page.url
+        assert await page.evaluate(LOW_CONTRAST) == [], page.url
+        assert await page.evaluate("document.documentElement.lang") in {"en", "uk"}
+        assert await page.locator("svg.map[role=img] > title, svg[role=img][aria-label]").count() >= (
+            0 if page is history else 1
+        )
+
+
+async def test_the_map_and_console_work_from_the_keyboard(open_page: OpenPage, site: Site) -> None:
+    page = await open_page("/")
+    await page.keyboard.press("Tab")
+    assert await page.evaluate("document.activeElement.className") == "skip"
+    for _ in range(12):
+        await page.keyboard.press("Tab")
+        if await page.evaluate("document.activeElement.id") == "lang-switch":
+            break
+    await page.keyboard.press("Enter")
+    await expect(page.locator("html")).to_have_attribute("lang", "uk")
+
+    console = await open_page("/console")
+    await console.focus("#token")
+    await console.keyboard.type(site.token)
+    await console.keyboard.press("Enter")
+    await expect(console.locator("#console")).to_be_visible()
+    region = console.locator(f'#cmap [data-region="{KHARKIV}"]')
+    await region.focus()
+    await console.keyboard.press("Space")
+    await expect(region).to_have_attribute("aria-checked", "true")
+    await console.focus("#search")
+    await console.keyboard.type("Бровар")
+    await console.keyboard.press("Tab")
+    await console.keyboard.press("Enter")
+    await expect(console.locator("#selected")).to_contain_text("Brovarskyi raion")
+    await console.locator("#submit").focus()
+    await console.keyboard.press("Enter")
+    await expect(console.locator("#confirm")).to_be_visible()
+    await console.keyboard.press("Escape")  # the dialog closes without issuing anything
+    await expect(console.locator("#confirm")).to_be_hidden()
+    listed = await site.client.get("/api/v1/alerts", params={"statuses": "all"})
+    assert listed.json()["alerts"] == []
+
+
+async def test_a_phone_screen_gets_the_whole_page_without_sideways_scrolling(
+    open_page: OpenPage, site: Site, tmp_path: Path
+) -> None:
+    await site.issue(regions=[KHARKIV], threats=[{"type": "ballistic_missiles"}])
+    page = await open_page("/", width=390, height=844)
+    await expect(page.locator(f'#map [data-region="{KHARKIV}"]')).to_have_attribute("data-state", "alert")
+    assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    box = await page.locator("#map").bounding_box()
+    assert box is not None and box["width"] > 300
+    await screenshot(page, "map-phone", tmp_path)
