@@ -10,6 +10,7 @@ read it as absent anyway.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from datetime import datetime
@@ -39,9 +40,13 @@ def clean_text(text: str) -> str:
 
 def number(value: float) -> str:
     """A coordinate or radius in plain positional notation (never ``1e-05``), exact to the float."""
+    if not math.isfinite(value):
+        raise EmitError(f"not a finite number: {value}")
     if value == 0:
         return "0"
-    text = format(Decimal(repr(float(value))), "f")
+    text = repr(float(value))
+    if "e" in text or "E" in text:
+        text = format(Decimal(text), "f")
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return text
