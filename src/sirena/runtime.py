@@ -78,6 +78,9 @@ class Runtime:
         self.store.add_commit_listener(self._relay_queue.put_nowait)
         self._tasks.append(asyncio.create_task(self._relay(), name="sirena-relay"))
         self._tasks.append(asyncio.create_task(self._poll(), name="sirena-relay-poll"))
+        from sirena.history.follower import rollup_tasks
+
+        self._tasks.extend(rollup_tasks(self.store, self.bus))
         if self.settings.demo:
             from sirena.history.demo import DemoFeed
 

@@ -48,7 +48,7 @@ async def test_write_then_read_back_every_field(store: SQLiteStore) -> None:
 async def test_settings_are_wal_and_synchronous_full(store: SQLiteStore) -> None:
     conn = sqlite3.connect(store.path)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    names = [r[0] for r in conn.execute("SELECT name FROM migrations")]
+    names = [r[0] for r in conn.execute("SELECT name FROM migrations ORDER BY rowid")]  # the order applied
     assert names == [name for name, _ in MIGRATIONS]
     assert names[0] == "0001_alerts_events"
     conn.close()

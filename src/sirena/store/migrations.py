@@ -74,4 +74,35 @@ SQLITE: tuple[tuple[str, str], ...] = (
         );
         """,
     ),
+    (
+        "0200_history_rollups",
+        """
+        CREATE INDEX alerts_started ON alerts(started_at);
+        CREATE TABLE history_flags (
+            alert_id TEXT PRIMARY KEY REFERENCES alerts(id),
+            estimated_end INTEGER NOT NULL DEFAULT 0,
+            open_ended INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE history_rollup_hour (
+            region_id TEXT NOT NULL,
+            bucket INTEGER NOT NULL,
+            source TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            alerts INTEGER NOT NULL,
+            ms INTEGER NOT NULL,
+            PRIMARY KEY (region_id, bucket, source, kind)
+        ) WITHOUT ROWID;
+        CREATE TABLE history_rollup_day (
+            region_id TEXT NOT NULL,
+            bucket INTEGER NOT NULL,
+            source TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            alerts INTEGER NOT NULL,
+            ms INTEGER NOT NULL,
+            PRIMARY KEY (region_id, bucket, source, kind)
+        ) WITHOUT ROWID;
+        CREATE INDEX history_rollup_hour_bucket ON history_rollup_hour(bucket, source, kind, alerts, ms);
+        CREATE INDEX history_rollup_day_bucket ON history_rollup_day(bucket, source, kind, alerts, ms);
+        """,
+    ),
 )

@@ -12,7 +12,7 @@ from sirena.runtime import Runtime
 from sirena.settings import Settings
 from sirena.web import problems
 from sirena.web.limits import BodyLimit
-from sirena.web.routes import alerts, compat_alerts_in_ua, compat_ukrainealarm, index, pages, regions, stream
+from sirena.web.routes import alerts, compat_alerts_in_ua, compat_ukrainealarm, history, index, pages, regions, stream
 
 DESCRIPTION = """Sirena issues, delivers and retracts public warnings.
 
@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     for module in (index, pages, alerts, regions, stream):  # pages before regions: /regions/outlines.geojson
         app.include_router(module.router)
+    app.include_router(history.router)
     compat_alerts_in_ua.include(app, settings)
     compat_ukrainealarm.include(app, settings)
     return app

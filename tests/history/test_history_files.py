@@ -1,0 +1,183 @@
+"""Importing newer downloads: matching rules, unmatched rows with reasons, merging files, the command line."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from sirena.cli import main
+from sirena.history.importer import HistoryFile, collect, import_history
+from sirena.regions import RegionRegistry
+from sirena.store import SQLiteStore
+
+OFFICIAL = "oblast,raion,hromada,level,started_at,finished_at,source"
+ROWS = [
+    # matched, with the raion's former name, a typographic apostrophe and transliterated English
+    "Волинська область,Володимир-Волинський район,Затурцівська територіальна громада,hromada,"
+    "2023-05-01 10:00:00+00:00,2023-05-01 11:00:00+00:00,official",
+    "Харківська область,Куп'янський район,,raion,2023-05-01 10:05:00+00:00,2023-05-01 10:35:00+00:00,official",
+    "Kharkivska oblast,Kupianskyi raion,,raion,2023-05-02 10:05:00+00:00,2023-05-02 10:35:00+00:00,official",
+    "Volynska oblast,,,oblast,2023-05-03 22:00:00+00:00,2023-05-04 01:30:00+00:00,official",
+    # repaired: oblast and raion swapped
+    "Куп’янський район,Харківська область,Великобурлуцька територіальна громада,hromada,"
+    "2023-05-05 08:00:00+00:00,2023-05-05 08:20:00+00:00,official",
+    # not matched
+    "Атлантида,,,oblast,2023-05-01 10:00:00+00:00,2023-05-01 11:00:00+00:00,official",
+    "Волинська область,Неіснуючий район,,raion,2023-05-01 10:00:00+00:00,2023-05-01 11:00:00+00:00,official",
+    "Волинська область,Володимирський район,Неіснуюча громада,hromada,"
+    "2023-05-01 10:00:00+00:00,2023-05-01 11:00:00+00:00,official",
+    "Волинська область,,,city,2023-05-01 10:00:00+00:00,2023-05-01 11:00:00+00:00,official",
+    "Волинська область,,,oblast,yesterday,2023-05-01 11:00:00+00:00,official",
+    "Волинська область,,,oblast,2023-05-06 10:00:00+00:00,,official",
+    "Волинська область,,,oblast,2023-05-07 10:00:00+00:00,2023-05-07 10:00:00+00:00,official",
+]
+
+
+def _file(name: str, header: str, rows: list[str]) -> HistoryFile:
+    return HistoryFile(name, ("\n".join([header, *rows]) + "\n").encode())
+
+
+def test_matching_rules_and_reasons(ua: RegionRegistry) -> None:
+    unmatched: list = []
+    merged, reports, ongoing = collect([_file("new.csv", OFFICIAL, ROWS)], ua, unmatched=unmatched)
+    (report,) = reports
+    assert (report.rows, report.matched) == (12, 5)
+    assert report.unmatched == {
+        "oblast_unknown": 1,
+        "raion_unknown": 1,
+        "hromada_unknown": 1,
+        "level_unknown": 1,
+        "bad_time": 2,
+        "not_ended": 1,
+    }
+    assert report.repaired == {"swapped_oblast_raion": 1}
+    zaturtsi = ua.find("Затурцівська територіальна громада", within="38")
+    assert zaturtsi is not None
+    assert sorted(r.region_id for r in merged.values() if not r.open_ended) == sorted(
+        [zaturtsi.id, "123", "123", "8", ua.children("123")[0].id]
+    )
+    assert ongoing == 2  # an official file brings the two long-running alerts up to its last end
+    assert [(u.line, u.reason) for u in unmatched] == [
+        (7, "oblast_unknown"),
+        (8, "raion_unknown"),
+        (9, "hromada_unknown"),
+        (10, "level_unknown"),
+        (11, "bad_time"),
+        (12, "not_ended"),
+        (13, "bad_time"),
+    ]
+
+
+async def _import(db: Path, ua: RegionRegistry, *files: HistoryFile) -> tuple[int, int, int]:
+    store = SQLiteStore(f"sqlite:///{db}")
+    await store.open()
+    try:
+        report = await import_history(store, ua, files, batch_size=2)
+    finally:
+        await store.close()
+    return report.added, report.updated, report.unchanged
+
+
+def _state(db: Path) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]], list[tuple[str, ...]]]:
+    with sqlite3.connect(db) as conn:
+        alerts = conn.execute("SELECT id, started_at, ended_at, body FROM alerts ORDER BY id").fetchall()
+        hours = conn.execute(
+            "SELECT region_id, bucket, source, kind, alerts, ms FROM history_rollup_hour WHERE alerts != 0 OR ms != 0 "
+            "ORDER BY 1, 2, 3, 4"
+        ).fetchall()
+        days = conn.execute(
+            "SELECT region_id, bucket, source, kind, alerts, ms FROM history_rollup_day WHERE alerts != 0 OR ms != 0 "
+            "ORDER BY 1, 2, 3, 4"
+        ).fetchall()
+    return alerts, hours, days
+
+
+VOLUNTEER = "region,started_at,finished_at,naive"
+UK = _file(
+    "volunteer_uk.csv",
+    VOLUNTEER,
+    [
+        "Київ,2024-05-18 23:26:26+00:00,2024-05-18 23:56:26+00:00,True",
+        "Черкаська область,2024-05-18 20:00:00+00:00,2024-05-18 21:00:00+00:00,False",
+    ],
+)
+EN = _file(
+    "volunteer_en.csv",
+    VOLUNTEER,
+    [
+        "Cherkaska oblast,2024-05-18 20:00:00+00:00,2024-05-18 21:00:00+00:00,False",
+        "Kyiv City,2024-05-18 23:26:26+00:00,2024-05-19 00:40:00+00:00,False",  # its end seen later
+        "Kyiv City,2024-05-19 10:00:00+00:00,2024-05-19 10:30:00+00:00,False",
+    ],
+)
+
+
+async def test_files_merge_into_one_alert_each_in_any_order(tmp_path: Path, ua: RegionRegistry) -> None:
+    one, other = tmp_path / "a.db", tmp_path / "b.db"
+    assert await _import(one, ua, UK) == (2, 0, 0)
+    assert await _import(one, ua, EN) == (1, 1, 1)  # one new alert, one observed end replaces an estimated one
+    assert await _import(other, ua, EN, UK) == (3, 0, 0)
+    assert await _import(other, ua, UK) == (0, 0, 2)
+    assert _state(one) == _state(other)
+    with sqlite3.connect(one) as conn:
+        kyiv = conn.execute(
+            "SELECT a.ended_at, f.estimated_end FROM alerts a LEFT JOIN history_flags f ON f.alert_id = a.id "
+            "WHERE a.started_at = '2024-05-18T23:26:26.000Z'"
+        ).fetchone()
+    assert kyiv == ("2024-05-19T00:40:00.000Z", None)
+
+
+async def test_a_newer_official_file_extends_the_long_running_alerts(tmp_path: Path, ua: RegionRegistry) -> None:
+    older = _file("a.csv", OFFICIAL, [ROWS[3]])
+    newer = _file("b.csv", OFFICIAL, [ROWS[3], ROWS[4]])
+    db, fresh = tmp_path / "a.db", tmp_path / "b.db"
+    assert await _import(db, ua, older) == (3, 0, 0)
+    assert await _import(db, ua, newer) == (1, 2, 1)
+    assert await _import(fresh, ua, newer) == (4, 0, 0)
+    assert _state(db) == _state(fresh)
+
+
+def test_the_import_command(tmp_path: Path) -> None:
+    source = tmp_path / "official_data_uk.csv"
+    source.write_text("\n".join([OFFICIAL, *ROWS]) + "\n", encoding="utf-8")
+    unmatched = tmp_path / "unmatched.csv"
+    db = ["--database-url", f"sqlite:///{tmp_path / 'cli.db'}"]
+    runner = CliRunner()
+    result = runner.invoke(main, ["import", str(source), "--unmatched", str(unmatched), *db])
+    assert result.exit_code == 0, result.output
+    assert "official_data_uk.csv" in result.output
+    assert "not matched: 2 × start or end unreadable" in result.output
+    assert "7 alerts after merging the files (2 long-running added): 7 new" in result.output
+    with unmatched.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["reason"] for r in rows].count("bad_time") == 2
+    assert rows[0]["row"].startswith("Атлантида,")
+    again = runner.invoke(main, ["import", str(source), "--json", *db])
+    assert again.exit_code == 0, again.output
+    report = json.loads(again.output)
+    assert (report["added"], report["unchanged"], report["unmatched"]["bad_time"]) == (0, 7, 2)
+    nothing = runner.invoke(main, ["import", *db])
+    assert nothing.exit_code == 2
+    junk = tmp_path / "junk.txt"
+    junk.write_text("hello", encoding="utf-8")
+    refused = runner.invoke(main, ["import", str(junk), *db])
+    assert refused.exit_code == 1
+    assert "junk.txt: neither a CSV" in refused.output
+
+
+@pytest.mark.parametrize("suffix", [".csv.gz"])
+def test_gzipped_downloads_are_read(tmp_path: Path, suffix: str, ua: RegionRegistry) -> None:
+    import gzip
+
+    blob = gzip.compress(
+        ("\n".join([VOLUNTEER, "Київ,2024-05-18 23:26:26+00:00,2024-05-18 23:56:26+00:00,True"])).encode()
+    )
+    merged, reports, _ = collect([HistoryFile("v" + suffix, blob)], ua)
+    assert reports[0].matched == 1
+    (record,) = merged.values()
+    assert (record.region_id, record.estimated_end) == ("31", True)
