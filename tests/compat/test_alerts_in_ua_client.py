@@ -17,6 +17,7 @@ from alerts_in_ua import AsyncClient, Client
 from compat_live import AIU, Live, live_server
 
 from sirena import auth
+from sirena.history.importer import HistoryFile, import_history
 
 
 def sync_client(live: Live, token: str | None = None) -> Client:
@@ -260,3 +261,29 @@ async def test_served_at_the_root_the_async_client_needs_only_its_base_url(
         monkeypatch.setattr(AsyncClient, "API_BASE_URL", live.base)
         alerts = await AsyncClient(token=live.token).get_active_alerts()
         assert [a.location_uid for a in alerts] == ["31"]
+
+
+async def test_history_includes_imported_alerts_with_estimated_ends(live: Live, async_client: AsyncClient) -> None:
+    rows = (
+        "region,started_at,finished_at,naive\n"
+        "Kyivska oblast,2025-12-28 10:00:00+00:00,2025-12-28 10:45:00+00:00,False\n"
+        "Kyivska oblast,2025-12-29 21:00:00+00:00,2025-12-29 21:30:00+00:00,True\n"
+        "Kyivska oblast,2025-11-01 08:00:00+00:00,2025-11-01 09:00:00+00:00,False\n"
+    )
+    report = await import_history(
+        live.runtime.store, live.runtime.registry, [HistoryFile("volunteer_data_en.csv", rows.encode())]
+    )
+    assert report.alerts >= 3
+    live_alert = await live.issue(["79"])
+    week = await async_client.get_alerts_history(14, period="week_ago")
+    assert [(a.location_uid, a.calculated, a.started_at.astimezone(UTC).day) for a in week] == [
+        ("79", False, 1),
+        ("14", True, 29),
+        ("14", False, 28),
+    ]
+    ids = [a.id for a in week]
+    assert len(set(ids)) == 3 and all(isinstance(i, int) for i in ids)
+    month = await async_client.get_alerts_history(14, period="month_ago")
+    assert len(month) == 3  # November is more than 30 days before 1 January
+    assert [a.id for a in await async_client.get_alerts_history(14, period="week_ago", use_cache=False)] == ids
+    assert live_alert["regions"] == ["79"]

@@ -56,6 +56,43 @@ def issued_seqs(conn: sqlite3.Connection, alert_ids: Iterable[str]) -> dict[str,
     return found
 
 
+IMPORTED_BASE = 10**11
+"""Record bases of alerts that were never live (imported history, no events) start here: their base is this
+plus the alert's row number in ``alerts``, so they never meet the bases of live alerts (event sequence numbers)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RecordBases:
+    bases: dict[str, int]
+    """Alert id → the base of its alerts.in.ua record ids (see :func:`record_bases`)."""
+    estimated: frozenset[str]
+    """Alerts whose end was estimated by the dataset they were imported from, not observed."""
+
+
+def record_bases(conn: sqlite3.Connection, alert_ids: Iterable[str]) -> RecordBases:
+    """A stable integer per alert for building record ids: the sequence number of its ``alert.issued`` event,
+    or, for an alert imported from history (which has no events), :data:`IMPORTED_BASE` + its row number."""
+    ids = list(alert_ids)
+    bases = issued_seqs(conn, ids)
+    missing = [i for i in ids if i not in bases]
+    estimated: set[str] = set()
+    for start in range(0, len(missing), _CHUNK):
+        chunk = missing[start : start + _CHUNK]
+        marks = ",".join("?" * len(chunk))
+        rows = conn.execute(f"SELECT id, rowid FROM alerts WHERE id IN ({marks})", chunk).fetchall()
+        bases.update((str(r[0]), IMPORTED_BASE + int(r[1])) for r in rows)
+        if _has_table(conn, "history_flags"):
+            flagged = conn.execute(
+                f"SELECT alert_id FROM history_flags WHERE estimated_end = 1 AND alert_id IN ({marks})", chunk
+            ).fetchall()
+            estimated.update(str(r[0]) for r in flagged)
+    return RecordBases(bases, frozenset(estimated))
+
+
+def _has_table(conn: sqlite3.Connection, name: str) -> bool:
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() is not None
+
+
 def last_actual_change(conn: sqlite3.Connection, after_seq: int = 0) -> tuple[int, datetime] | None:
     """The newest event after ``after_seq`` whose alert is ``actual`` (an alert's status never changes)."""
     row = conn.execute(
@@ -166,9 +203,9 @@ class CompatStore:
     async def load_view(self, after_seq: int = 0) -> ViewRows:
         return await self._store.read(lambda conn: load_view(conn, after_seq))
 
-    async def issued_seqs(self, alert_ids: Iterable[str]) -> dict[str, int]:
+    async def record_bases(self, alert_ids: Iterable[str]) -> RecordBases:
         ids = list(alert_ids)
-        return await self._store.read(lambda conn: issued_seqs(conn, ids))
+        return await self._store.read(lambda conn: record_bases(conn, ids))
 
     async def last_change_covering(self, region_ids: Iterable[str]) -> str | None:
         ids = list(region_ids)

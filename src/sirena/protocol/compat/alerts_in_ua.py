@@ -38,18 +38,20 @@ RECORD_KEYS = (
 """Every key of an alert record, always present (``null`` when there is no value)."""
 
 
-def record_id(issued_seq: int, slot: int) -> int:
-    """A stable integer id for one alert at one location: the sequence number of the event that issued the
-    alert, times 10,000, plus the location's slot (its UID for Ukraine)."""
-    return issued_seq * SLOT_LIMIT + slot
+def record_id(base: int, slot: int) -> int:
+    """A stable integer id for one alert at one location: the alert's base (the sequence number of the event
+    that issued it; see ``sirena.store.compat.record_bases`` for imported alerts) times 10,000, plus the
+    location's slot (its UID for Ukraine)."""
+    return base * SLOT_LIMIT + slot
 
 
 def _uid_number(region_id: str | None) -> int | None:
     return int(region_id) if region_id is not None and region_id.isdigit() else None
 
 
-def alert_records(alert: Alert, issued_seq: int, locations: Locations) -> list[dict[str, Any]]:
-    """One alerts.in.ua record per region the alert covers fully."""
+def alert_records(alert: Alert, base: int, locations: Locations, *, estimated: bool = False) -> list[dict[str, Any]]:
+    """One alerts.in.ua record per region the alert covers fully. ``estimated``: the end time was estimated
+    (``calculated``), as for some alerts imported from history."""
     headline = alert.headline.get("uk") or alert.headline.get("en") or None
     threats = [
         {
@@ -65,7 +67,7 @@ def alert_records(alert: Alert, issued_seq: int, locations: Locations) -> list[d
         location = locations.get(region_id)
         records.append(
             {
-                "id": record_id(issued_seq, location.slot),
+                "id": record_id(base, location.slot),
                 "location_title": location.title,
                 "location_title_en": location.title_en,
                 "location_type": location.location_type,
@@ -78,7 +80,7 @@ def alert_records(alert: Alert, issued_seq: int, locations: Locations) -> list[d
                 "location_oblast_uid": _uid_number(location.oblast_id),
                 "location_raion": locations.title(location.raion_id),
                 "notes": alert.instruction.get("uk") or alert.instruction.get("en") or None,
-                "calculated": False,
+                "calculated": estimated,
                 "country": None,
                 "alert_level": alert.level.value,
                 "threats": [dict(t) for t in threats],
@@ -87,14 +89,17 @@ def alert_records(alert: Alert, issued_seq: int, locations: Locations) -> list[d
     return records
 
 
-def records(alerts: Iterable[Alert], issued: Mapping[str, int], locations: Locations) -> list[dict[str, Any]]:
-    """Records for many alerts, ordered by id (so by the order the alerts were issued). Alerts without an
-    issue sequence number in ``issued`` are skipped."""
+def records(
+    alerts: Iterable[Alert], bases: Mapping[str, int], locations: Locations, estimated: Iterable[str] = ()
+) -> list[dict[str, Any]]:
+    """Records for many alerts, ordered by id. Alerts without a base in ``bases`` are skipped; those in
+    ``estimated`` are ``calculated``."""
+    guessed = frozenset(estimated)
     out: list[dict[str, Any]] = []
     for alert in alerts:
-        seq = issued.get(alert.id)
-        if seq is not None:
-            out.extend(alert_records(alert, seq, locations))
+        base = bases.get(alert.id)
+        if base is not None:
+            out.extend(alert_records(alert, base, locations, estimated=alert.id in guessed))
     out.sort(key=lambda r: int(r["id"]))
     return out
 

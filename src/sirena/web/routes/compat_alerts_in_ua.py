@@ -88,11 +88,12 @@ async def _history(v: CompatView, snap: Snapshot, region_id: str, period: timede
             limit=HISTORY_LIMIT,
         )
     )
-    issued = {**snap.issued, **await v.store.issued_seqs(a.id for a in ended)}
-    found = [
-        r for r in alerts_in_ua.records((*snap.alerts, *ended), issued, v.locations) if r["location_uid"] in subtree
-    ]
-    found.reverse()
+    past = await v.store.record_bases(a.id for a in ended)
+    bases = {**snap.issued, **past.bases}
+    everything = alerts_in_ua.records((*snap.alerts, *ended), bases, v.locations, past.estimated)
+    found = sorted(
+        (r for r in everything if r["location_uid"] in subtree), key=lambda r: (r["started_at"], r["id"]), reverse=True
+    )
     document = alerts_in_ua.envelope(found, snap.changed_at, messages.t("compat.disclaimer", lang))
     return encode(document)
 
