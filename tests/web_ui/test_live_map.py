@@ -37,6 +37,7 @@ async def test_operator_issues_in_console_and_the_public_map_turns_red_then_clea
     await expect(preview).to_contain_text("Kyiv Oblast")
     await expect(preview).to_contain_text("Go to the nearest shelter now")
     await expect(console.locator("#submit")).to_be_enabled()
+    await screenshot(console, "console", tmp_path)
     await console.click("#submit")
     await expect(console.locator("#confirm")).to_be_visible()
     await expect(console.locator("#confirm-ex")).to_be_hidden()
@@ -55,7 +56,6 @@ async def test_operator_issues_in_console_and_the_public_map_turns_red_then_clea
 
     item = console.locator("#active li[data-status=actual]")
     await expect(item).to_have_count(1)
-    await screenshot(console, "console", tmp_path)
     await item.locator("[data-action=end]").click()
     await expect(console.locator("#confirm-text")).to_contain_text("End this alert")
     await console.click("#confirm-yes")
@@ -114,7 +114,7 @@ async def test_exercises_show_only_when_asked_and_always_under_the_banner(
     await console.click("#submit")
     await expect(console.locator("#confirm-ex")).to_be_visible()
     await expect(console.locator("#confirm-text")).to_contain_text("EXERCISE")
-    await screenshot(console, "console-exercise", tmp_path)
+    await screenshot(console, "console-exercise", tmp_path, full_page=False)
     await console.click("#confirm-yes")
     await expect(console.locator("#active li[data-status=exercise] >> text=Kharkiv Oblast")).to_have_count(1)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from playwright.async_api import expect
-from web_ui_support import OpenPage, Site, screenshot, sign_in, stats_body
+from web_ui_support import OpenPage, Site, open_token_form, screenshot, sign_in, stats_body
 
 KHARKIV = "22"
 
@@ -132,6 +132,7 @@ async def test_the_map_and_console_work_from_the_keyboard(open_page: OpenPage, s
     await expect(page.locator("html")).to_have_attribute("lang", "uk")
 
     console = await open_page("/console")
+    await open_token_form(console)
     await console.focus("#token")
     await console.keyboard.type(site.token)
     await console.keyboard.press("Enter")
@@ -142,9 +143,12 @@ async def test_the_map_and_console_work_from_the_keyboard(open_page: OpenPage, s
     await expect(region).to_have_attribute("aria-checked", "true")
     await console.focus("#search")
     await console.keyboard.type("Бровар")
+    await expect(console.locator("#search-results button").first).to_contain_text("Броварський")
     await console.keyboard.press("Tab")
     await console.keyboard.press("Enter")
     await expect(console.locator("#selected")).to_contain_text("Brovarskyi raion")
+    await expect(console.locator("#preview")).to_contain_text("Brovarskyi raion")
+    await expect(console.locator("#submit")).to_be_enabled()
     await console.locator("#submit").focus()
     await console.keyboard.press("Enter")
     await expect(console.locator("#confirm")).to_be_visible()

@@ -83,21 +83,29 @@ class Guard:
     errors: list[str] = field(default_factory=list)
 
 
-async def screenshot(page: Any, name: str, tmp_path: Path) -> Path:
+async def screenshot(page: Any, name: str, tmp_path: Path, *, full_page: bool = True) -> Path:
     """Write a screenshot; into ``docs/screenshots`` when ``SIRENA_SCREENSHOTS=1`` (how the docs get theirs)."""
     folder = SCREENSHOTS if os.environ.get("SIRENA_SCREENSHOTS") == "1" else tmp_path
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{name}.png"
-    await page.screenshot(path=str(target), full_page=True)
+    await page.screenshot(path=str(target), full_page=full_page)
     assert target.stat().st_size > 10_000
     return target
 
 
 async def sign_in(page: Any, token: str) -> None:
+    """Sign in to the console with ``token`` (the access-token way, open it when name and password are offered)."""
+    await open_token_form(page)
     await page.fill("#token", token)
     await page.click("#signin-form button[type=submit]")
     await page.wait_for_selector("#console:not([hidden])")
     await page.wait_for_selector("#live[data-live=live]")
+
+
+async def open_token_form(page: Any) -> None:
+    await page.wait_for_selector("body[data-ready=true]", state="attached")
+    if not await page.locator("#token").is_visible():
+        await page.click("#token-way summary")
 
 
 def stats_body(url: str) -> dict[str, Any]:

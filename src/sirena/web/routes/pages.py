@@ -105,6 +105,16 @@ async def static(request: Request, name: str) -> Response:
     return Response(body, media_type=_MEDIA[name.rsplit(".", 1)[1]], headers=headers)
 
 
+@router.get("/sw.js", include_in_schema=False)
+async def service_worker() -> Response:
+    """The service worker that shows Web Push notifications; served from the root so it may cover every page."""
+    return Response(
+        static_file("sw.js"),
+        media_type=_MEDIA["js"],
+        headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": "/"},
+    )
+
+
 @router.get("/ui/messages/{lang}.json", include_in_schema=False)
 async def message_bundle(lang: str) -> JSONResponse:
     """The texts the pages' scripts show, in one language (the catalogue stays the single source)."""
@@ -207,11 +217,9 @@ async def public_page(request: Request, rt: Runtime, links: Mapping[str, str]) -
     under = [r for r in drawn if r.id in states and states[r.id][0].state is not Coverage.CALM]
     t = messages.t
     alert_n = sum(1 for r in under if states[r.id][0].state is Coverage.ALERT)
-    summary = (
-        t("web.map.summary", lang, alert=alert_n, total=len(drawn), partly=len(under) - alert_n)
-        if under
-        else t("web.map.summary_none", lang)
-    )
+    partly_n = len(under) - alert_n
+    key = {(False, False): "none", (True, False): "alert", (False, True): "partly"}.get((alert_n > 0, partly_n > 0), "")
+    summary = t("web.map.summary" + ("_" + key if key else ""), lang, alert=alert_n, total=len(drawn), partly=partly_n)
     region_items = (
         "".join(
             f'<li data-region="{html.escape(r.id)}" data-state="{states[r.id][0].state.value}">'

@@ -9,6 +9,7 @@
   const [west, north, kx, scale] = svg.dataset.projection.split(",").map(Number);
 
   let token = sessionStorage.getItem(TOKEN);
+  let csrf = null; // with a session (name and password), writes carry this instead of a token
   let rows = null; // every region, for names, search and the tree
   let editing = null; // the alert being updated, or null for a new one
   let drawing = false;
@@ -21,9 +22,11 @@
   // -- requests --------------------------------------------------------------------------------------------
 
   async function api(method, path, body, extra) {
-    const headers = { Authorization: `Bearer ${token}`, Accept: "application/json", ...(extra || {}) };
+    const headers = { Accept: "application/json", ...(extra || {}) };
+    if (token) headers.Authorization = `Bearer ${token}`;
+    else if (csrf) headers["X-CSRF-Token"] = csrf;
     if (body !== undefined) headers["Content-Type"] = "application/json";
-    const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const response = await fetch(path, { method, headers, credentials: "same-origin", body: body === undefined ? undefined : JSON.stringify(body) });
     let data = null;
     try {
       data = await response.json();
@@ -66,8 +69,40 @@
     }
   });
 
-  $("signout").addEventListener("click", () => {
+  $("login-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const response = await fetch("/api/v1/session", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      credentials: "same-origin",
+      body: JSON.stringify({ name: $("login-name").value.trim(), password: $("login-password").value }),
+    });
+    $("login-password").value = "";
+    if (!response.ok) {
+      const data = await response.json().catch(() => ({}));
+      $("login-error").textContent = response.status === 401 ? S.t("web.console.bad_login") : data.detail || String(response.status);
+      return;
+    }
+    csrf = (await response.json()).csrf_token;
+    token = null;
+    $("login-error").textContent = "";
+    start();
+  });
+
+  /** A session already open in this browser (cookie), if the server has session login: shows its form. */
+  async function existingSession() {
+    const response = await fetch("/api/v1/session", { headers: { Accept: "application/json" }, credentials: "same-origin" });
+    if (response.status === 404) return false;
+    $("login-form").hidden = false;
+    $("token-way").open = false;
+    if (!response.ok) return false;
+    csrf = (await response.json()).csrf_token;
+    return true;
+  }
+
+  $("signout").addEventListener("click", async () => {
     sessionStorage.removeItem(TOKEN);
+    if (csrf) await api("DELETE", "/api/v1/session");
     location.reload();
   });
 
@@ -412,6 +447,7 @@
       : await api("POST", "/api/v1/alerts", b, { "Idempotency-Key": idempotencyKey });
     if (result.status === 202) {
       say(S.t("web.console.pending"));
+      loadApprovals();
     } else if (result.ok) {
       say(S.t(editing ? "web.console.done_updated" : "web.console.done_issued"));
       idempotencyKey = crypto.randomUUID ? crypto.randomUUID() : String(Math.random());
@@ -546,6 +582,7 @@
     onChange: () => {
       renderActive();
       refreshMap();
+      loadApprovals();
       checkCap(live.list()[0]);
     },
     onStatus: (state) => S.setLive(state),
@@ -554,20 +591,21 @@
   // Pending two-person requests, when the server has approvals.
   async function loadApprovals() {
     const result = await api("GET", "/api/v1/approvals?state=pending");
-    if (!result.ok || !result.data) return;
-    const items = result.data.approvals || result.data.items || [];
-    $("approvals").hidden = false;
+    if (!result.ok || !result.data || !Array.isArray(result.data.approvals)) return;
+    const items = result.data.approvals;
+    $("approvals").hidden = !items.length;
     $("approval-list").replaceChildren(
       ...items.map((item) =>
         S.el(
           "li",
           { "data-approval": item.id },
-          S.el("strong", { text: item.summary || item.action || item.id }),
+          S.el("strong", { text: `${item.action}: ${(item.regions || []).map(name).join(", ")}` }),
+          S.el("p", { class: "muted small", text: `${S.t("web.console.by", { issuer: item.requested_by })} · ${S.time(item.requested_at)} · ${(item.reasons || []).join(", ")}` }),
           S.el(
             "div",
             { class: "row" },
-            S.el("button", { type: "button", text: S.t("web.console.approve"), onclick: () => decide(item, "approve") }),
-            S.el("button", { type: "button", class: "quiet", text: S.t("web.console.reject"), onclick: () => decide(item, "reject") }),
+            S.el("button", { type: "button", "data-action": "approve", text: S.t("web.console.approve"), onclick: () => decide(item, "approve") }),
+            S.el("button", { type: "button", class: "quiet", "data-action": "reject", text: S.t("web.console.reject"), onclick: () => decide(item, "reject") }),
           ),
         ),
       ),
@@ -590,6 +628,7 @@
     live.open();
     refreshMap();
     rows = await S.regions();
+    if ($("search").value) $("search").dispatchEvent(new Event("input")); // typed before the names arrived
     renderTree();
     renderSelection();
     applyMode();
@@ -603,11 +642,17 @@
     if (rows) renderTree();
     for (const path of svg.querySelectorAll(".region")) path.setAttribute("aria-label", path.dataset["name" + (S.lang === "uk" ? "Uk" : "En")]);
   }).then(async () => {
+    const session = await existingSession();
     if (token && (await tokenWorks(token))) start();
-    else {
+    else if (session) {
+      token = null;
+      start();
+    } else {
       sessionStorage.removeItem(TOKEN);
-      $("token").focus();
+      token = null;
+      ($("login-form").hidden ? $("token") : $("login-name")).focus();
     }
+    document.body.dataset.ready = "true";
   });
   setInterval(() => {
     if (live.alerts.size) {

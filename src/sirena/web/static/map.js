@@ -79,10 +79,15 @@
     const drawn = drawnRegions();
     const under = drawn.filter((id) => states[id]);
     const alert = under.filter((id) => states[id].state === "alert").length;
-    $("summary").textContent = under.length
-      ? S.t("web.map.summary", { alert, total: drawn.length, partly: under.length - alert })
-      : S.t("web.map.summary_none");
+    $("summary").textContent = S.t(summaryKey(alert, under.length - alert), { alert, total: drawn.length, partly: under.length - alert });
     if (updatedAt) $("updated").textContent = S.t("web.map.updated", { time: S.time(updatedAt) });
+  }
+
+  function summaryKey(alert, partly) {
+    if (!alert && !partly) return "web.map.summary_none";
+    if (!partly) return "web.map.summary_alert";
+    if (!alert) return "web.map.summary_partly";
+    return "web.map.summary";
   }
 
   function chip(state) {
@@ -170,6 +175,7 @@
 
   function renderPlaces() {
     const ids = places();
+    document.querySelector(".places").classList.toggle("has-places", ids.length > 0);
     const list = $("places");
     list.replaceChildren(
       ...(ids.length
@@ -217,7 +223,7 @@
     if (!("serviceWorker" in navigator) || !("PushManager" in window)) return;
     let key;
     try {
-      const response = await fetch("/api/v1/push/vapid-public-key");
+      const response = await fetch("/api/v1/push/key");
       if (!response.ok) return;
       key = (await response.json()).public_key;
     } catch (_) {
@@ -227,11 +233,16 @@
     const button = $("notify");
     button.hidden = false;
     button.addEventListener("click", async () => {
+      if (!places().length) {
+        $("notify-status").textContent = S.t("web.places.first");
+        return;
+      }
       if ((await Notification.requestPermission()) !== "granted") {
         $("notify-status").textContent = S.t("web.places.notify_denied");
         return;
       }
-      const registration = await navigator.serviceWorker.register("/sw.js");
+      const registration = await navigator.serviceWorker.register("/sw.js", { scope: "/" });
+      await navigator.serviceWorker.ready;
       const raw = atob(key.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (key.length % 4)) % 4));
       const subscription = await registration.pushManager.subscribe({
         userVisibleOnly: true,
@@ -240,7 +251,7 @@
       const response = await fetch("/api/v1/push/subscriptions", {
         method: "POST",
         headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ subscription: subscription.toJSON(), regions: places(), lang: S.lang }),
+        body: JSON.stringify({ subscription: subscription.toJSON(), regions: places(), lang: S.lang, statuses: exercises ? ["actual", "exercise", "test"] : ["actual"] }),
       });
       $("notify-status").textContent = response.ok ? S.t("web.places.notify_on") : S.t("web.console.failed", { detail: response.status });
     });
