@@ -95,6 +95,7 @@ async def test_exercises_show_only_when_asked_and_always_under_the_banner(
     lviv = asked.locator(f'#map [data-region="{LVIV}"]')
     await expect(lviv).to_have_attribute("data-state", "alert")
     await expect(lviv).to_have_attribute("data-exercise", "true")
+    await expect(asked.locator("#summary")).to_have_text("EXERCISE: Alert in 1 of 27 regions.")
     await expect(asked.locator("#exercise-banner")).to_be_visible()
     await expect(asked.locator("#exercise-banner")).to_contain_text("EXERCISE")
     await expect(asked.locator('#alert-list [data-status="exercise"]')).to_contain_text("EXERCISE")
@@ -186,3 +187,27 @@ async def test_an_area_drawn_on_the_console_map_becomes_the_alerts_target(open_p
     (alert,) = listed.json()["alerts"]
     assert alert["area"]["type"] == "Polygon"
     assert alert["regions"] == ["31"] and alert["partial_regions"] == [KYIV_OBLAST]
+
+
+async def test_my_places_are_marked_listed_first_and_kept(open_page: OpenPage, site: Site) -> None:
+    await site.issue(regions=[KHARKIV], threats=[{"type": "ballistic_missiles"}])
+    page = await live_map(open_page)
+    await page.select_option("#place-pick", KHARKIV)
+    await page.click("#place-add")
+    await page.select_option("#place-pick", LVIV)
+    await page.click("#place-add")
+    places = page.locator("#places li")
+    await expect(places).to_have_count(2)
+    await expect(places.nth(0)).to_contain_text("Kharkiv Oblast")
+    await expect(places.nth(0)).to_contain_text("ballistic missiles")
+    await expect(places.nth(1)).to_contain_text("no alert")
+    await expect(page.locator(f'#map [data-region="{LVIV}"]')).to_have_attribute("data-place", "true")
+    await page.reload()
+    await expect(page.locator("#places li")).to_have_count(2)
+    await page.click(f'#places li[data-region="{LVIV}"] button')
+    await expect(page.locator("#places li")).to_have_count(1)
+    await expect(page.locator(f'#map [data-region="{LVIV}"]')).to_have_attribute("data-place", "false")
+    # The notification button shows only when the server has Web Push.
+    push = await site.client.get("/api/v1/push/key")
+    notify = expect(page.locator("#notify"))
+    await (notify.to_be_visible() if push.status_code == 200 else notify.to_be_hidden())

@@ -44,7 +44,7 @@ async def test_exercises_are_on_the_page_only_when_asked_for(api: Api) -> None:
     assert 'data-region="27" data-state="calm"' in plain.text
     asked = await api.client.get("/?exercises=1", headers={"Accept": "text/html"})
     assert 'data-region="27" data-state="alert" data-level="red" data-exercise="true"' in asked.text
-    assert "EXERCISE" in asked.text
+    assert '<span id="summary">EXERCISE: Alert in 1 of 27 regions.</span>' in asked.text
 
 
 async def test_console_and_history_pages_render_in_both_languages(api: Api) -> None:

@@ -220,6 +220,8 @@ async def public_page(request: Request, rt: Runtime, links: Mapping[str, str]) -
     partly_n = len(under) - alert_n
     key = {(False, False): "none", (True, False): "alert", (False, True): "partly"}.get((alert_n > 0, partly_n > 0), "")
     summary = t("web.map.summary" + ("_" + key if key else ""), lang, alert=alert_n, total=len(drawn), partly=partly_n)
+    if under and all(states[r.id][1] for r in under):
+        summary = f"{t('web.exercise_word', lang)}: {summary}"
     region_items = (
         "".join(
             f'<li data-region="{html.escape(r.id)}" data-state="{states[r.id][0].state.value}">'

@@ -79,7 +79,9 @@
     const drawn = drawnRegions();
     const under = drawn.filter((id) => states[id]);
     const alert = under.filter((id) => states[id].state === "alert").length;
-    $("summary").textContent = S.t(summaryKey(alert, under.length - alert), { alert, total: drawn.length, partly: under.length - alert });
+    const drill = under.length > 0 && under.every((id) => states[id].exercise);
+    const text = S.t(summaryKey(alert, under.length - alert), { alert, total: drawn.length, partly: under.length - alert });
+    $("summary").textContent = drill ? `${S.t("web.exercise_word")}: ${text}` : text;
     if (updatedAt) $("updated").textContent = S.t("web.map.updated", { time: S.time(updatedAt) });
   }
 
@@ -263,6 +265,7 @@
     offerPush();
   });
   setInterval(() => {
-    if (Object.keys(states).length) render();
+    // Durations move on; leave the lists alone while someone is using them from the keyboard.
+    if (Object.keys(states).length && !document.querySelector(".side").contains(document.activeElement)) render();
   }, 15000);
 })();
