@@ -16,7 +16,14 @@ from typing import BinaryIO
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from sirena import messages
@@ -42,11 +49,11 @@ def _err() -> Console:
     return Console(stderr=True)
 
 
-def _progress(console: Console, enabled: bool) -> Progress:
+def _progress(console: Console, enabled: bool, *, counts: bool = True) -> Progress:
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
-        MofNCompleteColumn(),
+        MofNCompleteColumn() if counts else TaskProgressColumn(),
         TimeElapsedColumn(),
         console=console,
         disable=not enabled,
@@ -425,7 +432,7 @@ def replay(
             engine = Replay(service, items, start=first, end=last, speed=speed)
             state["replay"] = engine
             span = max((last - first).total_seconds(), 1.0)
-            with _progress(console, progress and console.is_terminal) as bar:
+            with _progress(console, progress and console.is_terminal, counts=False) as bar:
                 task = bar.add_task(messages.t("history.cli.replaying", lang), total=span)
 
                 async def tick() -> None:
