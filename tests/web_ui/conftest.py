@@ -7,13 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
+import pytest_asyncio
 from web_ui_support import CHROMIUM_ARGS, Guard, OpenPage, Site, chromium_path, missing
 
 from sirena import auth, testing
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="session")
 async def site(tmp_path: Path) -> AsyncIterator[Site]:
     async with testing.running(testing.settings_for(tmp_path)) as rt:
         token, _ = await auth.create(rt.store, "operator")
@@ -21,7 +21,7 @@ async def site(tmp_path: Path) -> AsyncIterator[Site]:
             yield Site(base, rt, token, client)
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="session", scope="session")
 async def browser() -> AsyncIterator[Any]:
     path = chromium_path()
     try:
@@ -36,7 +36,7 @@ async def browser() -> AsyncIterator[Any]:
             await chromium.close()
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="session")
 async def open_page(browser: Any, site: Site) -> AsyncIterator[OpenPage]:
     """``await open_page(path, width=…, height=…, locale=…)``: a fresh browser context on ``site``, with every
     request elsewhere blocked. At the end: no foreign request was attempted and no script error happened."""

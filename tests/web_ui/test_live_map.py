@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from playwright.async_api import expect
 from web_ui_support import OpenPage, Site, screenshot, sign_in
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")  # one Chromium for the whole session
 
 KYIV_OBLAST = "14"
 KHARKIV = "22"
