@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from sirena.bus import Bus, open_bus
+from sirena.delivery import Delivery
 from sirena.domain.model import Event
 from sirena.regions import RegionRegistry, load_builtin, load_data, load_file
 from sirena.service import AlertService, Clock, utcnow
@@ -57,6 +58,7 @@ class Runtime:
         self.store: Store = open_store(settings.database_url)
         self.bus: Bus = open_bus(settings.bus_url)
         self.hub = Hub(queue_size=settings.stream_queue_size)
+        self.delivery = Delivery(settings, self.hub)
         self.service: AlertService
         self.published_seq = 0
         self._relay_queue: asyncio.Queue[Sequence[Event] | None] = asyncio.Queue()
@@ -81,6 +83,7 @@ class Runtime:
         from sirena.history.follower import rollup_tasks
 
         self._tasks.extend(rollup_tasks(self.store, self.bus))
+        await self.delivery.start(self)
         if self.settings.demo:
             from sirena.history.demo import DemoFeed
 
@@ -88,6 +91,7 @@ class Runtime:
         self.started = True
 
     async def stop(self) -> None:
+        await self.delivery.stop()
         self.hub.close()
         for task in self._tasks:
             task.cancel()

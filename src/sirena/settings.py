@@ -61,6 +61,60 @@ class Settings:
         1.0, "How often the server looks for events committed by other processes (CLI, other writers)."
     )
     log_level: str = _setting("info", "Log level: debug, info, warning, error.")
+    webhooks: bool = _setting(True, "Deliver events to webhook subscriptions (`/api/v1/webhooks`).")
+    webhook_allow_private: bool = _setting(
+        False, "Allow webhook URLs that resolve to private, loopback or link-local addresses (tests, closed networks)."
+    )
+    webhook_timeout_s: float = _setting(10.0, "Seconds a webhook receiver has to answer before the attempt fails.")
+    webhook_concurrency: int = _setting(
+        64, "Webhook requests in flight at once, over all endpoints (each endpoint has at most one)."
+    )
+    webhook_retry_base_s: float = _setting(
+        2.0, "First retry delay after a failed webhook attempt; it doubles with each failure, with jitter."
+    )
+    webhook_retry_max_s: float = _setting(3600.0, "Longest delay between two attempts of one webhook message.")
+    webhook_max_age_s: float = _setting(
+        86_400.0, "How long a webhook message is retried before it is dead-lettered (seconds from when it was queued)."
+    )
+    webhook_log_days: float = _setting(
+        30.0, "Days delivered, dead-lettered and cancelled webhook messages and their attempts are kept."
+    )
+    delivery_poll_s: float = _setting(
+        1.0, "How often delivery channels check the event log when nothing wakes them (writes by other processes)."
+    )
+    ws_hello_s: float = _setting(
+        0.5, "Seconds a new WebSocket client has to send its filter message before the query string's filters apply."
+    )
+    mqtt_url: str = _setting(
+        "", "MQTT broker for the bridge, `mqtt://[user:password@]host[:port]` or `mqtts://…`. Empty: no bridge."
+    )
+    mqtt_topic_prefix: str = _setting("sirena", "First level of every topic the MQTT bridge publishes.")
+    mqtt_client_id: str = _setting("", "MQTT client identifier. Empty: `sirena-` and a random suffix.")
+    mqtt_statuses: str = _setting(
+        "actual", "Alert statuses the MQTT bridge publishes, comma-separated (`actual`, `exercise`, `test`)."
+    )
+    mqtt_ha_regions: str = _setting(
+        "", "Region ids (comma-separated) announced to Home Assistant by MQTT discovery, one binary sensor each."
+    )
+    mqtt_ha_prefix: str = _setting("homeassistant", "Home Assistant's MQTT discovery prefix.")
+    mqtt_ha_language: str = _setting("uk", "Language of the sensor names announced to Home Assistant (`uk`, `en`).")
+    mqtt_reconnect_max_s: float = _setting(
+        60.0, "Longest wait between attempts to reconnect to the MQTT broker (backoff with jitter up to this)."
+    )
+    push: bool = _setting(False, "Send Web Push notifications to subscribed browsers (needs the `push` extra).")
+    push_contact: str = _setting(
+        "mailto:sirena@example.org", "Contact sent to push services in the VAPID claim (`mailto:` or `https:` URL)."
+    )
+    push_ttl_s: int = _setting(3600, "Seconds a push service keeps a notification for a browser that is offline.")
+    push_timeout_s: float = _setting(10.0, "Seconds a push service has to answer.")
+    push_concurrency: int = _setting(32, "Web Push requests in flight at once.")
+    push_retries: int = _setting(3, "Retries of a push message the push service failed to take (5xx, 429, timeout).")
+    push_allow_private: bool = _setting(
+        False, "Allow push endpoints that resolve to private or loopback addresses (tests, closed networks)."
+    )
+    metrics_token: Secret = _setting(
+        Secret(""), "Bearer token `/metrics` requires. Empty: `/metrics` is open.", secret=True
+    )
     compat_public: bool = _setting(
         False,
         "Let the alerts.in.ua- and ukrainealarm-compatible APIs answer reads without a token (Home Assistant and "

@@ -105,4 +105,71 @@ SQLITE: tuple[tuple[str, str], ...] = (
         CREATE INDEX history_rollup_day_bucket ON history_rollup_day(bucket, source, kind, alerts, ms);
         """,
     ),
+    (
+        "0300_delivery_webhooks",
+        """
+        CREATE TABLE webhook_subscriptions (
+            id TEXT PRIMARY KEY,
+            url TEXT NOT NULL,
+            secret TEXT NOT NULL,
+            filter TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            format TEXT NOT NULL,
+            headers TEXT NOT NULL,
+            owner TEXT,
+            after_seq INTEGER NOT NULL,
+            created_at TEXT NOT NULL,
+            deleted_at TEXT
+        );
+        CREATE INDEX webhook_subscriptions_kind ON webhook_subscriptions(kind, owner);
+        CREATE TABLE webhook_messages (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            subscription_id TEXT NOT NULL,
+            msg_id TEXT NOT NULL UNIQUE,
+            dedupe_key TEXT,
+            seq INTEGER,
+            body TEXT NOT NULL,
+            state TEXT NOT NULL,
+            attempts INTEGER NOT NULL,
+            next_at REAL NOT NULL,
+            created REAL NOT NULL,
+            finished REAL,
+            last_error TEXT,
+            UNIQUE (subscription_id, dedupe_key)
+        );
+        CREATE INDEX webhook_messages_queue ON webhook_messages(subscription_id, state, id);
+        CREATE INDEX webhook_messages_state ON webhook_messages(state);
+        CREATE TABLE webhook_attempts (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            message_id INTEGER NOT NULL,
+            subscription_id TEXT NOT NULL,
+            seq INTEGER,
+            attempt INTEGER NOT NULL,
+            status_code INTEGER,
+            error TEXT,
+            latency_ms INTEGER NOT NULL,
+            at REAL NOT NULL
+        );
+        CREATE INDEX webhook_attempts_subscription ON webhook_attempts(subscription_id, id);
+        CREATE TABLE delivery_cursors (
+            name TEXT PRIMARY KEY,
+            seq INTEGER NOT NULL
+        );
+        """,
+    ),
+    (
+        "0301_delivery_push",
+        """
+        CREATE TABLE push_subscriptions (
+            id TEXT PRIMARY KEY,
+            endpoint TEXT NOT NULL UNIQUE,
+            p256dh TEXT NOT NULL,
+            auth TEXT NOT NULL,
+            filter TEXT NOT NULL,
+            lang TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            failures INTEGER NOT NULL
+        );
+        """,
+    ),
 )

@@ -13,6 +13,7 @@ from sirena.settings import Settings
 from sirena.web import problems
 from sirena.web.limits import BodyLimit
 from sirena.web.routes import alerts, compat_alerts_in_ua, compat_ukrainealarm, history, index, pages, regions, stream
+from sirena.web.routes import metrics, push, webhooks, ws
 
 DESCRIPTION = """Sirena issues, delivers and retracts public warnings.
 
@@ -46,4 +47,6 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(history.router)
     compat_alerts_in_ua.include(app, settings)
     compat_ukrainealarm.include(app, settings)
+    for module in (webhooks, ws, push, metrics):
+        app.include_router(module.router)
     return app

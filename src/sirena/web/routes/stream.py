@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -12,9 +11,9 @@ from fastapi.responses import StreamingResponse
 from sirena.domain.model import Status
 from sirena.errors import ValidationFailed
 from sirena.protocol import sse
-from sirena.protocol.alert_json import alert_to_dict, dumps
+from sirena.protocol.alert_json import dumps
 from sirena.runtime import Runtime
-from sirena.stream import EventFilter
+from sirena.stream import EventFilter, live
 from sirena.web.deps import check_regions, enums, runtime, split
 
 router = APIRouter(prefix="/api/v1", tags=["stream"])
@@ -41,39 +40,18 @@ def resume_point(header: str | None, query: int | None) -> int | None:
 
 async def sse_events(rt: Runtime, flt: EventFilter, last_id: int | None) -> AsyncIterator[bytes]:
     """Snapshot (or the missed events, when resuming), then live events and heartbeats."""
-    client = rt.hub.subscribe(flt)
+    yield sse.retry(rt.settings.stream_retry_ms)
+    items = live.session(rt.store, rt.hub, flt, last_id, rt.settings.stream_heartbeat_s)
     try:
-        yield sse.retry(rt.settings.stream_retry_ms)
-        if last_id is None:
-            snap = await rt.store.snapshot()
-            alerts = [alert_to_dict(a) for a in snap.alerts if flt.matches(a)]
-            yield sse.frame(dumps({"seq": snap.seq, "alerts": alerts}), event="snapshot", id=snap.seq)
-            last = snap.seq
-        else:
-            last = last_id
-            while True:
-                missed = await rt.store.events_after(last, limit=500)
-                if not missed:
-                    break
-                for event in missed:
-                    last = event.seq
-                    if flt.matches(event.alert):
-                        yield sse.event_frame(event)
-        while True:
-            try:
-                item = await asyncio.wait_for(client.queue.get(), rt.settings.stream_heartbeat_s)
-            except TimeoutError:
-                yield sse.comment("heartbeat")
-                continue
+        async for item in items:
             if item is None:
-                return
-            event, frame = item
-            if event.seq <= last:
-                continue
-            last = event.seq
-            yield frame
+                yield sse.comment("heartbeat")
+            elif isinstance(item, live.SnapshotItem):
+                yield sse.frame(dumps({"seq": item.seq, "alerts": item.alerts}), event="snapshot", id=item.seq)
+            else:
+                yield item.frame
     finally:
-        rt.hub.unsubscribe(client)
+        await items.aclose()
 
 
 @router.get(

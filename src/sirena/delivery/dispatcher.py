@@ -1,0 +1,256 @@
+"""Webhook delivery: one worker per endpoint, strictly in order, with bounded concurrency overall.
+
+Each subscription's worker sends its oldest undelivered message, and only that one, until it is delivered or
+given up on: so receivers see messages in the order of the events. A failed attempt is retried after an
+exponential delay with jitter (honouring ``Retry-After``) until the message is ``webhook_max_age_s`` old; then it
+is dead-lettered, visibly, and the next one goes. A slow or dead endpoint only ever holds its own worker (and
+one of ``webhook_concurrency`` request slots), never anyone else's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sqlite3
+import time
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, cast
+
+import httpx
+
+from sirena import __version__
+from sirena.delivery import address, signing
+from sirena.delivery.backoff import Backoff, wait_signal
+from sirena.delivery.errors import UnsafeTarget
+from sirena.delivery.metrics import DeliveryMetrics
+from sirena.store import delivery as sql
+from sirena.store.delivery import DEAD, DELIVERED, PENDING, SQLRunner, WebhookMessage, WebhookSubscription
+
+if TYPE_CHECKING:
+    from sirena.settings import Settings
+
+log = logging.getLogger("sirena.delivery")
+
+IDLE_EXIT_S = 60.0
+"""A worker with nothing to send for this long ends; the next message starts a new one."""
+SWEEP_S = 5.0
+PRUNE_EVERY_S = 3600.0
+RESPONSE_READ_LIMIT = 65_536
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    status_code: int | None
+    error: str | None
+    latency_ms: int
+    retry_after: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.status_code is not None and 200 <= self.status_code < 300
+
+
+class _Worker:
+    __slots__ = ("task", "wake")
+
+    def __init__(self) -> None:
+        self.wake = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+
+
+class Dispatcher:
+    def __init__(self, sqlrunner: SQLRunner, settings: Settings, metrics: DeliveryMetrics) -> None:
+        self.sql = sqlrunner
+        self.settings = settings
+        self.metrics = metrics
+        self.backoff = Backoff(settings.webhook_retry_base_s, settings.webhook_retry_max_s)
+        self._slots = asyncio.Semaphore(max(1, settings.webhook_concurrency))
+        self._workers: dict[str, _Worker] = {}
+        self._client: httpx.AsyncClient | None = None
+        self._closing = False
+
+    # -- lifecycle ----------------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Start a worker for every endpoint with messages waiting, then keep checking (other processes and
+        redrives may queue messages too)."""
+        self._client = httpx.AsyncClient(
+            timeout=httpx.Timeout(self.settings.webhook_timeout_s),
+            follow_redirects=False,
+            limits=httpx.Limits(max_connections=max(1, self.settings.webhook_concurrency)),
+        )
+        pruned_at = 0.0
+        while True:
+            try:
+                for sub_id in cast("list[str]", await self.sql.read(sql.subscriptions_with_pending)):
+                    self.wake(sub_id)
+                if time.monotonic() - pruned_at > PRUNE_EVERY_S:
+                    pruned_at = time.monotonic()
+                    before = time.time() - self.settings.webhook_log_days * 86400
+                    await self.sql.transaction(lambda c, before=before: sql.prune(c, before))
+            except Exception:
+                log.exception("could not read the webhook outbox")
+            await asyncio.sleep(SWEEP_S)
+
+    async def stop(self) -> None:
+        self._closing = True
+        tasks = [w.task for w in self._workers.values() if w.task is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._workers.clear()
+        self.metrics.webhook_workers.set(0)
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    def wake(self, sub_id: str) -> None:
+        """Messages were queued for ``sub_id`` (or it changed): make sure its worker looks now."""
+        if self._closing:
+            return
+        worker = self._workers.get(sub_id)
+        if worker is None:
+            worker = self._workers[sub_id] = _Worker()
+            worker.task = asyncio.get_running_loop().create_task(self._work(sub_id, worker), name=f"webhook-{sub_id}")
+            self.metrics.webhook_workers.set(len(self._workers))
+        worker.wake.set()
+
+    # -- one endpoint ----------------------------------------------------------------------------------------
+
+    async def _work(self, sub_id: str, worker: _Worker) -> None:
+        try:
+            while True:
+                worker.wake.clear()
+                try:
+                    done = await self._step(sub_id, worker)
+                except Exception:
+                    log.exception("webhook worker for %s failed; retrying", sub_id)
+                    await wait_signal(worker.wake, self.settings.delivery_poll_s)
+                    continue
+                if done:
+                    return
+        finally:
+            if self._workers.get(sub_id) is worker:
+                del self._workers[sub_id]
+                self.metrics.webhook_workers.set(len(self._workers))
+
+    async def _step(self, sub_id: str, worker: _Worker) -> bool:
+        """Deliver or wait once; True when the worker should end."""
+        sub = cast(WebhookSubscription | None, await self.sql.read(lambda c: sql.get_subscription(c, sub_id)))
+        message = (
+            None if sub is None else cast(WebhookMessage | None, await self.sql.read(lambda c: sql.head(c, sub_id)))
+        )
+        if sub is None or message is None:
+            woken = await wait_signal(worker.wake, IDLE_EXIT_S if sub is not None else 0)
+            return not woken and not worker.wake.is_set()
+        delay = message.next_at - time.time()
+        if delay > 0:
+            await wait_signal(worker.wake, delay)
+            return False
+        outcome = await self.attempt(sub, message)
+        await self._settle(sub, message, outcome)
+        return False
+
+    async def attempt(self, sub: WebhookSubscription, message: WebhookMessage) -> Outcome:
+        """Send one message once, signed; never raises."""
+        body = message.body.encode()
+        try:
+            await address.check(sub.url, allow_private=self.settings.webhook_allow_private)
+        except UnsafeTarget as exc:
+            return Outcome(None, f"refused: {exc.detail()}", 0)
+        headers = {
+            "content-type": "application/json",
+            "user-agent": f"Sirena/{__version__} (webhooks)",
+            **sub.headers,
+            **signing.headers(sub.secret, message.msg_id, body),
+        }
+        client = self._client
+        assert client is not None
+        async with self._slots:
+            started = time.perf_counter()
+            try:
+                async with client.stream("POST", sub.url, content=body, headers=headers) as response:
+                    seen = 0
+                    async for chunk in response.aiter_raw():
+                        seen += len(chunk)
+                        if seen > RESPONSE_READ_LIMIT:
+                            break
+                    status = response.status_code
+                    retry_after = _retry_after(response.headers.get("retry-after"))
+            except httpx.TimeoutException:
+                latency = _ms(started)
+                self.metrics.webhook_latency.observe(latency / 1000)
+                return Outcome(None, f"timeout after {self.settings.webhook_timeout_s:g} s", latency)
+            except httpx.HTTPError as exc:
+                latency = _ms(started)
+                self.metrics.webhook_latency.observe(latency / 1000)
+                return Outcome(None, f"{type(exc).__name__}: {exc}"[:500] or type(exc).__name__, latency)
+        latency = _ms(started)
+        self.metrics.webhook_latency.observe(latency / 1000)
+        error = None if 200 <= status < 300 else f"HTTP {status}"
+        return Outcome(status, error, latency, retry_after)
+
+    async def _settle(self, sub: WebhookSubscription, message: WebhookMessage, outcome: Outcome) -> None:
+        now = time.time()
+        attempt_no = message.attempts + 1
+        if outcome.ok:
+            state, next_at = DELIVERED, now
+            self.metrics.webhook_deliveries.inc()
+        else:
+            self.metrics.webhook_failures.inc()
+            if now - message.created >= self.settings.webhook_max_age_s:
+                state, next_at = DEAD, now
+                self.metrics.webhook_dead.inc()
+                log.warning(
+                    "webhook %s: giving up on %s after %d attempts (%s)",
+                    sub.id,
+                    message.msg_id,
+                    attempt_no,
+                    outcome.error,
+                )
+            else:
+                delay = self.backoff.delay(attempt_no)
+                if outcome.retry_after is not None:
+                    delay = min(max(delay, outcome.retry_after), self.settings.webhook_retry_max_s)
+                state, next_at = PENDING, now + delay
+                self.metrics.webhook_retries.inc()
+
+        def write(conn: sqlite3.Connection) -> int:
+            sql.record_attempt(
+                conn,
+                message,
+                status_code=outcome.status_code,
+                error=outcome.error,
+                latency_ms=outcome.latency_ms,
+                at=now,
+                state=state,
+                next_at=next_at,
+            )
+            if state == DEAD:
+                return sql.expire(conn, sub.id, now - self.settings.webhook_max_age_s, now, "expired")
+            return 0
+
+        expired = cast(int, await self.sql.transaction(write))
+        if expired:
+            self.metrics.webhook_dead.inc(expired)
+
+
+def _ms(started: float) -> int:
+    return round((time.perf_counter() - started) * 1000)
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,144 @@
+"""The enqueuer: turns committed events into webhook messages, durably, from the event log.
+
+It keeps its own cursor (``delivery_cursors.webhooks``). Each batch of events is matched against every live
+subscription, rendered by the subscription's format, and queued together with the cursor's advance in one
+transaction, so after a crash (even ``kill -9``) nothing is queued twice and nothing is skipped: the batch is
+simply read again. A subscription receives only events committed after it was created (its ``after_seq``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from typing import cast
+
+from sirena.delivery.backoff import wait_signal
+from sirena.delivery.filters import CompiledFilter, SubscriptionFilter
+from sirena.delivery.metrics import DeliveryMetrics
+from sirena.delivery.webhooks import MANUAL, FormatContext, Webhooks
+from sirena.domain.model import Event
+from sirena.store import Store
+from sirena.store import delivery as sql
+from sirena.store.delivery import CursorMoved, NewMessage, SQLRunner, WebhookSubscription
+
+log = logging.getLogger("sirena.delivery")
+
+CURSOR = "webhooks"
+BATCH = 500
+IDLE_PERSIST_S = 10.0
+"""With nothing queued, the cursor is written at most this often: reading a few events again is harmless."""
+
+
+class Enqueuer:
+    def __init__(
+        self,
+        store: Store,
+        sqlrunner: SQLRunner,
+        webhooks: Webhooks,
+        context: FormatContext,
+        metrics: DeliveryMetrics,
+        wake_subscription: Callable[[str], None],
+        poll_s: float,
+    ) -> None:
+        self.store = store
+        self.sql = sqlrunner
+        self.webhooks = webhooks
+        self.context = context
+        self.metrics = metrics
+        self.wake_subscription = wake_subscription
+        self.poll_s = poll_s
+        self.cursor = 0
+        self._persisted = 0
+        self._persisted_at = 0.0
+        self._signal = asyncio.Event()
+        self._compiled: dict[tuple[str, str], CompiledFilter] = {}
+
+    def notify(self, event: Event | None = None) -> None:
+        """Something was committed: look at the event log now rather than at the next poll."""
+        self._signal.set()
+
+    async def start(self) -> None:
+        self.cursor = self._persisted = cast(int, await self.sql.transaction(lambda c: sql.init_cursor(c, CURSOR)))
+        self._persisted_at = time.monotonic()
+
+    async def run(self) -> None:
+        while True:
+            await wait_signal(self._signal, self.poll_s)
+            self._signal.clear()
+            try:
+                await self.drain()
+            except CursorMoved:
+                continue
+            except Exception:
+                log.exception("webhook enqueuer failed; retrying from the event log")
+                await asyncio.sleep(self.poll_s)
+
+    async def drain(self) -> None:
+        """Queue messages for every event after the cursor."""
+        while True:
+            events = await self.store.events_after(self.cursor, limit=BATCH)
+            if not events:
+                if self.cursor != self._persisted and time.monotonic() - self._persisted_at >= IDLE_PERSIST_S:
+                    await self._commit(self.cursor, [])
+                return
+            subscriptions = await self.webhooks.find()
+            rows = await self._render(events, subscriptions)
+            last = events[-1].seq
+            if rows or time.monotonic() - self._persisted_at >= IDLE_PERSIST_S:
+                await self._commit(last, rows)
+            self.cursor = last
+            for sub_id in dict.fromkeys(r.subscription_id for r in rows):
+                self.wake_subscription(sub_id)
+
+    async def flush(self) -> None:
+        """Write the cursor (on a clean stop)."""
+        if self.cursor != self._persisted:
+            await self._commit(self.cursor, [])
+
+    async def _commit(self, new: int, rows: Sequence[NewMessage]) -> None:
+        expected = self._persisted
+        now = time.time()
+        try:
+            made = await self.sql.transaction(lambda c: sql.enqueue_batch(c, CURSOR, expected, new, rows, now))
+        except CursorMoved:
+            # another dispatcher on this database moved it: continue from where it got to
+            self.cursor = self._persisted = cast(int, await self.sql.read(lambda c: sql.read_cursor(c, CURSOR)))
+            self._persisted_at = time.monotonic()
+            raise
+        self._persisted = new
+        self._persisted_at = time.monotonic()
+        self.metrics.webhook_enqueued.inc(len(made))
+
+    async def _render(self, events: Sequence[Event], subscriptions: Sequence[WebhookSubscription]) -> list[NewMessage]:
+        rows: list[NewMessage] = []
+        live = [s for s in subscriptions if s.format != MANUAL]
+        if not live:
+            return rows
+        for event in events:
+            for sub in live:
+                if event.seq <= sub.after_seq or not self._filter(sub).matches(event.alert):
+                    continue
+                try:
+                    fmt = self.webhooks.resolve_format(sub.format)
+                    bodies = list(await fmt(event, sub, self.context))
+                except Exception as exc:  # one broken format must not hold up the others: record it, visibly
+                    log.exception("webhook format %s failed for event %s", sub.format, event.seq)
+                    error = f"format {sub.format} failed: {type(exc).__name__}: {exc}"[:500]
+                    rows.append(NewMessage(sub.id, "", event.seq, key=f"{event.seq}:error", error=error))
+                    continue
+                rows.extend(
+                    NewMessage(sub.id, body, event.seq, key=f"{event.seq}:{i}") for i, body in enumerate(bodies)
+                )
+        return rows
+
+    def _filter(self, sub: WebhookSubscription) -> CompiledFilter:
+        key = (sub.id, repr(sorted(sub.filter.items())))
+        found = self._compiled.get(key)
+        if found is None:
+            if len(self._compiled) > 10_000:
+                self._compiled.clear()
+            found = SubscriptionFilter.from_dict(sub.filter).compile(self.context.registry)
+            self._compiled[key] = found
+        return found
