@@ -120,6 +120,7 @@ class WebPush:
         self._client: httpx.AsyncClient | None = None
         self._slots = asyncio.Semaphore(max(1, settings.push_concurrency))
         self._retries: set[asyncio.Task[None]] = set()
+        self._gone: set[str] = set()
         self._compiled: dict[tuple[str, str], CompiledFilter] = {}
         self.cursor = 0
         self._persisted = 0
@@ -180,9 +181,10 @@ class WebPush:
                     await self._persist(self.cursor)
                 return
             records = cast("list[PushRecord]", await self.sql.read(sql.list_push))
+            self._gone.clear()
             sent_any = False
             for event in events:
-                targets = [r for r in records if self._filter(r).matches(event.alert)]
+                targets = [r for r in records if r.id not in self._gone and self._filter(r).matches(event.alert)]
                 if targets:
                     sent_any = True
                     await asyncio.gather(*(self.deliver(r, event) for r in targets))
@@ -346,6 +348,7 @@ class WebPush:
                 return None
         status = response.status_code
         if status in GONE:
+            self._gone.add(record.id)
             self.metrics.push_expired.inc()
             with contextlib.suppress(Exception):
                 await self.sql.transaction(lambda c: sql.delete_push(c, record.id))
