@@ -106,6 +106,10 @@ async def test_preview_resolves_the_target_and_writes_nothing(api: Api) -> None:
     assert (alert["regions"], alert["partial_regions"]) == (["31"], ["14"])
     assert alert["headline"]["en"].startswith("EXERCISE")
     assert preview.json()["names"]["14"]["uk"] == "Київська область"
+    cap = preview.json()["cap"]
+    if cap is not None:  # servers that emit CAP show the message that would be sent
+        assert 'xmlns="urn:oasis:names:tc:emergency:cap:1.2"' in cap
+        assert "<status>Exercise</status>" in cap
     bad = await api.client.post("/ui/console/preview", json={"regions": ["99999"]})
     assert bad.status_code == 422
     assert (await api.client.get("/api/v1/alerts", params={"statuses": "all"})).json()["alerts"] == []

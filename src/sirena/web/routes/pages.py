@@ -21,10 +21,13 @@ from fastapi import APIRouter, Body, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from sirena import domain, messages
+from sirena.cap.outbound import alert_to_cap
 from sirena.domain.model import Alert, Kind, Status, ThreatType
 from sirena.domain.state import Coverage, RegionState
-from sirena.errors import NotFound
+from sirena.errors import NotFound, SirenaError
+from sirena.ids import new_id
 from sirena.protocol.alert_json import alert_to_dict, format_time
+from sirena.protocol.cap.emit import to_xml
 from sirena.runtime import Runtime
 from sirena.web.deps import runtime
 from sirena.web.mapview import MapView, build_map, outlines_geojson
@@ -369,6 +372,18 @@ async def region_rows(request: Request) -> Response:
     return Response(cached[1], media_type="application/json", headers={"Cache-Control": "no-cache"})
 
 
+def _cap_preview(rt: Runtime, alert: Alert) -> str | None:
+    """The CAP 1.2 XML the alert would be sent as (unsigned), when this server emits CAP."""
+    writer = getattr(getattr(rt, "cap", None), "writer", None)
+    if writer is None:
+        return None
+    try:
+        message = alert_to_cap(alert, sender=writer.config.sender, areas=writer.areas)
+        return to_xml(message).decode("utf-8")
+    except (SirenaError, ValueError):
+        return None
+
+
 def _preorder(rt: Runtime) -> list[Any]:
     out = []
     stack = [rt.registry.get(rt.registry.root_id)]
@@ -386,9 +401,11 @@ async def console_preview(request: Request, body: Annotated[AlertIn, Body()]) ->
     draft = body.draft("preview")
     regions, partial = rt.service.resolve(draft.target)
     draft = dataclasses.replace(draft, regions=regions, partial_regions=partial)
-    alert, _ = domain.issue(draft, alert_id="preview", now=rt.service.clock())
+    now = rt.service.clock()
+    alert, _ = domain.issue(draft, alert_id=new_id(now), now=now)
     return {
         "alert": alert_to_dict(alert),
+        "cap": _cap_preview(rt, alert),
         "names": {
             region_id: dict(rt.registry.get(region_id).names) for region_id in (*alert.regions, *alert.partial_regions)
         },

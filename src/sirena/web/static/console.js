@@ -368,6 +368,8 @@
       return;
     }
     preview = result.data;
+    $("cap-preview").hidden = !preview.cap;
+    $("cap").textContent = preview.cap || "";
     $("submit").disabled = false;
     renderPreview();
     renderSelection();
