@@ -214,3 +214,34 @@ async def test_my_places_are_marked_listed_first_and_kept(open_page: OpenPage, s
     push = await site.client.get("/api/v1/push/key")
     notify = expect(page.locator("#notify"))
     await (notify.to_be_visible() if push.status_code == 200 else notify.to_be_hidden())
+
+
+async def test_operator_updates_an_alert_then_cancels_it(open_page: OpenPage, site: Site) -> None:
+    alert = await site.issue(regions=[KHARKIV], threats=[{"type": "drones"}])
+    public = await live_map(open_page)
+    kharkiv = public.locator(f'#map [data-region="{KHARKIV}"]')
+    await expect(kharkiv).to_have_attribute("data-level", "red")
+    console = await open_page("/console")
+    await sign_in(console, site.token)
+    await console.locator(f'#active li[data-alert="{alert["id"]}"] [data-action=edit]').click()
+    await expect(console.locator("#form-heading")).to_have_text("Update alert")
+    await expect(console.locator('input[name=threat][value="drones"]')).to_be_checked()
+    await console.check('input[name=level][value="yellow"]')
+    await console.check('input[name=threat][value="guided_aerial_bombs"]')
+    await expect(console.locator("#preview .preview-card")).to_contain_text("guided aerial bombs")
+    await console.click("#submit")
+    await expect(console.locator("#confirm-text")).to_contain_text("Save these changes")
+    await console.click("#confirm-yes")
+    await expect(kharkiv).to_have_attribute("data-level", "yellow", timeout=2000)
+    await expect(public.locator(f'#region-list li[data-region="{KHARKIV}"]')).to_contain_text("guided aerial bombs")
+    stored = (await site.client.get(f"/api/v1/alerts/{alert['id']}")).json()
+    assert (stored["version"], stored["level"], stored["regions"]) == (2, "yellow", [KHARKIV])
+
+    await console.locator(f'#active li[data-alert="{alert["id"]}"] [data-action=cancel]').click()
+    await expect(console.locator("#confirm-text")).to_contain_text("issued in error")
+    await console.click("#confirm-no")  # going back changes nothing
+    await expect(kharkiv).to_have_attribute("data-state", "alert")
+    await console.locator(f'#active li[data-alert="{alert["id"]}"] [data-action=cancel]').click()
+    await console.click("#confirm-yes")
+    await expect(kharkiv).to_have_attribute("data-state", "calm", timeout=2000)
+    assert (await site.client.get(f"/api/v1/alerts/{alert['id']}")).json()["state"] == "cancelled"
