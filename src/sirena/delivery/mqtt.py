@@ -42,6 +42,9 @@ CURSOR = "mqtt"
 BATCH = 500
 CHUNK = 200
 IDLE_PERSIST_S = 10.0
+PERSIST_EVERY_S = 1.0
+"""While events flow the cursor is written at most this often (a crash republishes at most this much: QoS 1
+is at least once anyway); with nothing published, every ``IDLE_PERSIST_S``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,15 +226,18 @@ class MqttBridge:
         await self._publish(client, configs, retain=True, kind="discovery")
 
     async def _publish_states(self, client: Any) -> None:
-        """Publish every region whose state payload differs from what this connection last published."""
+        """Publish every region whose state payload differs from what this connection last published (after
+        a (re)connection: every region). Only regions under alert are encoded; the rest share one calm payload."""
         alerts = await self.service.active(self.statuses)
         by_id = {a.id: a for a in alerts}
         states = derive(alerts, self.service.registry)
-        changed: dict[str, str] = {}
-        for region in self.service.registry:
-            payload = dumps(ha.region_state(states.get(region.id), by_id))
-            if self._published.get(region.id) != payload:
-                changed[region.id] = payload
+        calm = dumps(ha.region_state(None, by_id))
+        current = {region_id: dumps(ha.region_state(state, by_id)) for region_id, state in states.items()}
+        changed = {r: p for r, p in current.items() if self._published.get(r) != p}
+        if self._published:
+            changed.update({r: calm for r, p in self._published.items() if r not in current and p != calm})
+        else:
+            changed.update({region.id: calm for region in self.service.registry if region.id not in current})
         await self._publish(
             client, {ha.state_topic(self.prefix, r): p for r, p in changed.items()}, retain=True, kind="state"
         )
@@ -249,9 +255,7 @@ class MqttBridge:
                     self.metrics.mqtt_published.labels("event").inc()
                 self.cursor = event.seq
             await self._publish_states(client)
-            if time.monotonic() - self._persisted_at >= IDLE_PERSIST_S or any(
-                e.alert.status in self.statuses for e in events
-            ):
+            if time.monotonic() - self._persisted_at >= PERSIST_EVERY_S:
                 await self._persist()
         self.metrics.mqtt_lag.set(max(0, await self.store.last_seq() - self.cursor))
         if self.cursor != self._persisted and time.monotonic() - self._persisted_at >= IDLE_PERSIST_S:
