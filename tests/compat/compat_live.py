@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,3 +60,45 @@ async def live_server(folder: Path, **overrides: Any) -> AsyncIterator[Live]:
         token, _ = await auth.create(rt.store, "compat")
         async with testing.serve(rt) as base:
             yield Live(rt, base, token, clock)
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: Any
+
+
+@contextlib.asynccontextmanager
+async def receiver() -> AsyncIterator[tuple[str, asyncio.Queue[Received]]]:
+    """A webhook receiver on an ephemeral loopback port: yields its base URL and the queue of requests it got."""
+    import uvicorn
+
+    got: asyncio.Queue[Received] = asyncio.Queue()
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        chunks = []
+        while True:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        headers = {k.decode(): v.decode() for k, v in scope["headers"]}
+        await got.put(Received(scope["path"], headers, json.loads(b"".join(chunks) or b"null")))
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}", got
+    finally:
+        server.should_exit = True
+        await task

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -11,10 +12,11 @@ from typing import Any
 import aiohttp
 import httpx
 import pytest
-from compat_live import UAA, Live, live_server
+from compat_live import UAA, Live, Received, live_server, receiver
 from uasiren.client import Client
 
 from sirena import auth
+from sirena.delivery import WebhookNotFound
 from sirena.regions import RegionRegistry
 from sirena.service import AlertService
 from sirena.store.compat import CompatStore
@@ -194,38 +196,76 @@ async def test_public_reads_are_rate_limited_by_address(tmp_path: Path, monkeypa
         assert (await live.get(f"{UAA}/api/v3/alerts/status", {"Authorization": live.token})).status_code == 200
 
 
-async def test_webhook_registration(live: Live) -> None:
+async def next_body(got: asyncio.Queue[Received]) -> Received:
+    return await asyncio.wait_for(got.get(), 20)
+
+
+async def test_webhooks_registered_here_receive_region_models(tmp_path: Path) -> None:
     path = f"{UAA}/api/v3/webhook"
-    key = {"Authorization": live.token}
-    async with httpx.AsyncClient(base_url=live.base) as client:
-        assert (await client.patch(path, json={"webHookUrl": "https://example.org/b"}, headers=key)).status_code == 404
-        made = await client.post(path, json={"webHookUrl": "https://example.org/a"}, headers=key)
-        assert (made.status_code, made.json()) == (200, {"webHookUrl": "https://example.org/a"})
-        assert (await client.patch(path, json={"webHookUrl": "https://example.org/b"}, headers=key)).status_code == 200
-        hooks = await CompatStore(live.runtime.store).list_webhooks()
-        assert [h.url for h in hooks] == ["https://example.org/b"]
+    async with (
+        receiver() as (hook, got),
+        live_server(tmp_path, webhook_allow_private=True) as live,
+        httpx.AsyncClient(base_url=live.base) as client,
+    ):
+        key = {"Authorization": live.token}
+        assert (await client.patch(path, json={"webHookUrl": f"{hook}/b"}, headers=key)).status_code == 404
+        made = await client.post(path, json={"webHookUrl": f"{hook}/a"}, headers=key)
+        assert (made.status_code, made.json()) == (200, {"webHookUrl": f"{hook}/a"})
+        assert (await client.patch(path, json={"webHookUrl": f"{hook}/b"}, headers=key)).status_code == 200
+        (registered,) = await CompatStore(live.runtime.store).list_webhooks()
+        assert registered.url == f"{hook}/b" and registered.subscription_id
+        subscription = await live.runtime.delivery.webhooks.get(registered.subscription_id)
+        assert (subscription.url, subscription.kind) == (f"{hook}/b", "ukrainealarm")
+
+        await live.issue(["31"], status="exercise")
+        alert = await live.issue(["31"], threats=[{"type": "cruise_missiles", "level": "red"}])
+        first = await next_body(got)
+        assert first.path == "/b"  # the exercise sent nothing: the first request is the actual alert
+        assert {"webhook-id", "webhook-timestamp", "webhook-signature"} <= set(first.headers)
+        assert (first.body["regionId"], [a["type"] for a in first.body["activeAlerts"]]) == ("31", ["AIR"])
+        assert first.body["activeAlerts"][0]["activeAlertLevels"][0]["reason"] == "крилаті ракети"
+        await live.act(alert["id"], "end")
+        calm = await next_body(got)
+        assert (calm.body["regionId"], calm.body["activeAlerts"]) == ("31", [])
+
         for bad in ({"webHookUrl": "ftp://example.org"}, {"webHookUrl": "/relative"}, {}, {"webHookUrl": "x" * 3000}):
             answer = await client.post(path, json=bad, headers=key)
             assert (answer.status_code, set(answer.json())) == (400, {"message"}), bad
         malformed = await client.post(path, content=b"{", headers={**key, "Content-Type": "application/json"})
         assert malformed.status_code == 400
-        wrong = await client.request("DELETE", path, json={"webHookUrl": "https://example.org/a"}, headers=key)
+        wrong = await client.request("DELETE", path, json={"webHookUrl": f"{hook}/a"}, headers=key)
         assert wrong.status_code == 404
-        assert (
-            await client.request("DELETE", path, json={"webHookUrl": "https://example.org/b"}, headers=key)
-        ).status_code == 200
+        gone = await client.request("DELETE", path, json={"webHookUrl": f"{hook}/b"}, headers=key)
+        assert gone.status_code == 200
+        with pytest.raises(WebhookNotFound):
+            await live.runtime.delivery.webhooks.get(registered.subscription_id)
         assert (await client.delete(path, headers=key)).status_code == 404
         other, _ = await auth.create(live.runtime.store, "other")
-        assert (
-            await client.post(path, json={"webHookUrl": "https://example.org/c"}, headers={"Authorization": other})
-        ).status_code == 200
+        made = await client.post(path, json={"webHookUrl": f"{hook}/c"}, headers={"Authorization": other})
+        assert made.status_code == 200
         assert (await client.delete(path, headers={"Authorization": other})).status_code == 200
+
+
+async def test_webhook_urls_must_be_public_unless_allowed(live: Live) -> None:
+    answer = await live.get(f"{UAA}/api/v3/alerts/status", {"Authorization": live.token})
+    assert answer.status_code == 200
+    async with httpx.AsyncClient(base_url=live.base) as client:
+        refused = await client.post(
+            f"{UAA}/api/v3/webhook", json={"webHookUrl": "http://127.0.0.1:9/x"}, headers={"Authorization": live.token}
+        )
+    assert (refused.status_code, set(refused.json())) == (422, {"message"})
+    assert await CompatStore(live.runtime.store).list_webhooks() == []
 
 
 async def test_webhooks_need_a_key_even_when_reads_are_public(tmp_path: Path) -> None:
     async with live_server(tmp_path, compat_public=True) as live, httpx.AsyncClient(base_url=live.base) as client:
         answer = await client.post(f"{UAA}/api/v3/webhook", json={"webHookUrl": "https://example.org/a"})
         assert (answer.status_code, set(answer.json())) == (401, {"message"})
+
+
+@dataclass
+class Owned:
+    owner: str
 
 
 @dataclass
@@ -249,6 +289,11 @@ async def test_webhook_bodies_are_region_models_after_each_change(live: Live) ->
         ("79", ["AIR", "ARTILLERY"]),  # the raion also inherits its oblast's alert
     ]
     assert await webhook_format(events[drill["id"]], None, context) == []
+    _, record = await auth.create(live.runtime.store, "revoked")
+    owned = Owned(f"token:{record.id}")
+    assert len(await webhook_format(events[oblast["id"]], owned, context)) == 1
+    await live.runtime.store.revoke_token(record.id)
+    assert await webhook_format(events[oblast["id"]], owned, context) == []
     await live.act(oblast["id"], "end")
     ended = (await live.runtime.store.events_after(0))[-1]
     (after,) = [json.loads(b) for b in await webhook_format(ended, None, context)]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from playwright.async_api import expect
-from web_ui_support import OpenPage, Site, screenshot, sign_in
+from web_ui_support import OpenPage, Site, open_token_form, screenshot, sign_in
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")  # one Chromium for the whole session
 
@@ -245,3 +245,18 @@ async def test_operator_updates_an_alert_then_cancels_it(open_page: OpenPage, si
     await console.click("#confirm-yes")
     await expect(kharkiv).to_have_attribute("data-state", "calm", timeout=2000)
     assert (await site.client.get(f"/api/v1/alerts/{alert['id']}")).json()["state"] == "cancelled"
+
+
+async def test_the_console_refuses_a_wrong_token_and_forgets_on_sign_out(open_page: OpenPage, site: Site) -> None:
+    console = await open_page("/console")
+    await open_token_form(console)
+    await console.fill("#token", "sir_not-a-real-token")
+    await console.click("#signin-form button[type=submit]")
+    await expect(console.locator("#signin-error")).to_have_text("This token was not accepted.")
+    await expect(console.locator("#console")).to_be_hidden()
+    await sign_in(console, site.token)
+    await console.reload()  # the token lasts for the tab
+    await expect(console.locator("#console")).to_be_visible()
+    await console.click("#signout")
+    await expect(console.locator("#signin")).to_be_visible()
+    await expect(console.locator("#console")).to_be_hidden()

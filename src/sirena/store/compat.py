@@ -40,6 +40,8 @@ class Webhook:
     url: str
     created_at: datetime
     updated_at: datetime
+    subscription_id: str | None = None
+    """The webhook delivery's subscription that sends this key's events."""
 
 
 def issued_seqs(conn: sqlite3.Connection, alert_ids: Iterable[str]) -> dict[str, int]:
@@ -136,27 +138,31 @@ def last_change_covering(conn: sqlite3.Connection, region_ids: Iterable[str]) ->
     return str(row[0]) if row and row[0] is not None else None
 
 
-def _webhook(row: tuple[int, str, str, str]) -> Webhook:
+_WEBHOOK_COLUMNS = "token_id, url, created_at, updated_at, subscription_id"
+
+
+def _webhook(row: tuple[int, str, str, str, str | None]) -> Webhook:
     created, updated = parse_time(row[2]), parse_time(row[3])
     assert created is not None
     assert updated is not None
-    return Webhook(int(row[0]), str(row[1]), created, updated)
+    return Webhook(int(row[0]), str(row[1]), created, updated, row[4])
 
 
 def get_webhook(conn: sqlite3.Connection, token_id: int) -> Webhook | None:
-    row = conn.execute(
-        "SELECT token_id, url, created_at, updated_at FROM compat_webhooks WHERE token_id = ?", (token_id,)
-    ).fetchone()
+    row = conn.execute(f"SELECT {_WEBHOOK_COLUMNS} FROM compat_webhooks WHERE token_id = ?", (token_id,)).fetchone()
     return _webhook(row) if row else None
 
 
-def put_webhook(conn: sqlite3.Connection, token_id: int, url: str, now: datetime) -> Webhook:
+def put_webhook(
+    conn: sqlite3.Connection, token_id: int, url: str, now: datetime, subscription_id: str | None = None
+) -> Webhook:
     """Register (or replace) the one webhook of a key."""
     stamp = format_time(now)
     conn.execute(
-        "INSERT INTO compat_webhooks (token_id, url, created_at, updated_at) VALUES (?, ?, ?, ?) "
-        "ON CONFLICT(token_id) DO UPDATE SET url = excluded.url, updated_at = excluded.updated_at",
-        (token_id, url, stamp, stamp),
+        "INSERT INTO compat_webhooks (token_id, url, created_at, updated_at, subscription_id) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT(token_id) DO UPDATE SET url = excluded.url, updated_at = excluded.updated_at, "
+        "subscription_id = excluded.subscription_id",
+        (token_id, url, stamp, stamp, subscription_id),
     )
     found = get_webhook(conn, token_id)
     assert found is not None
@@ -175,10 +181,16 @@ def delete_webhook(conn: sqlite3.Connection, token_id: int) -> bool:
     return conn.execute("DELETE FROM compat_webhooks WHERE token_id = ?", (token_id,)).rowcount > 0
 
 
+def token_live(conn: sqlite3.Connection, token_id: int) -> bool:
+    """Whether the token exists and is not revoked."""
+    row = conn.execute("SELECT revoked_at FROM tokens WHERE id = ?", (token_id,)).fetchone()
+    return row is not None and row[0] is None
+
+
 def list_webhooks(conn: sqlite3.Connection) -> list[Webhook]:
     """Registrations whose key is still live (revoked keys' webhooks receive nothing)."""
     rows = conn.execute(
-        "SELECT w.token_id, w.url, w.created_at, w.updated_at FROM compat_webhooks w "
+        "SELECT w.token_id, w.url, w.created_at, w.updated_at, w.subscription_id FROM compat_webhooks w "
         "JOIN tokens t ON t.id = w.token_id WHERE t.revoked_at IS NULL ORDER BY w.token_id"
     ).fetchall()
     return [_webhook(r) for r in rows]
@@ -214,8 +226,11 @@ class CompatStore:
     async def get_webhook(self, token_id: int) -> Webhook | None:
         return await self._store.read(lambda conn: get_webhook(conn, token_id))
 
-    async def put_webhook(self, token_id: int, url: str, now: datetime) -> Webhook:
-        return await self._store.transaction(lambda conn: put_webhook(conn, token_id, url, now))
+    async def put_webhook(self, token_id: int, url: str, now: datetime, subscription_id: str | None = None) -> Webhook:
+        return await self._store.transaction(lambda conn: put_webhook(conn, token_id, url, now, subscription_id))
+
+    async def token_live(self, token_id: int) -> bool:
+        return await self._store.read(lambda conn: token_live(conn, token_id))
 
     async def update_webhook(self, token_id: int, url: str, now: datetime) -> Webhook | None:
         return await self._store.transaction(lambda conn: update_webhook(conn, token_id, url, now))

@@ -172,4 +172,10 @@ SQLITE: tuple[tuple[str, str], ...] = (
         );
         """,
     ),
+    (
+        "0401_compat_webhook_subscriptions",
+        """
+        ALTER TABLE compat_webhooks ADD COLUMN subscription_id TEXT;
+        """,
+    ),
 )

@@ -6,6 +6,7 @@ with ``SIRENA_COMPAT_PUBLIC=true`` reads work without one (webhook registration 
 
 from __future__ import annotations
 
+import contextlib
 from typing import Annotated, Protocol
 from urllib.parse import urlsplit
 
@@ -13,6 +14,7 @@ from fastapi import APIRouter, Body, Depends, FastAPI, Query, Request
 from pydantic import BaseModel, Field
 from starlette.responses import JSONResponse, Response
 
+from sirena.delivery import WebhookNotFound, WebhookSpec
 from sirena.domain.model import AlertState, Event, Status
 from sirena.errors import BadRequest, NotFound, Unauthorized
 from sirena.protocol.alert_json import dumps
@@ -21,6 +23,7 @@ from sirena.regions import RegionRegistry
 from sirena.service import AlertService
 from sirena.settings import Settings
 from sirena.store.base import AlertQuery
+from sirena.store.compat import CompatStore, Webhook
 from sirena.web.compat_access import Caller, CompatRoute, identify, prefix, ukrainealarm_key
 from sirena.web.compat_view import CompatView, conditional, encode, respond, validators, view
 from sirena.web.deps import runtime
@@ -128,6 +131,26 @@ def _token_id(caller: Caller) -> int:
     return caller.token.id
 
 
+KIND = "ukrainealarm"
+"""The delivery subscriptions behind this API's webhooks are of this kind (the native API does not list them)."""
+FORMAT = "sirena.web.routes.compat_ukrainealarm:webhook_format"
+
+
+async def _subscription(request: Request, token_id: int, url: str, current: Webhook | None) -> str:
+    """The delivery subscription that sends this key's events to ``url``: the current one moved to the URL, or
+    a new one."""
+    hooks = runtime(request).delivery.webhooks
+    if current is not None and current.subscription_id:
+        try:
+            await hooks.update(current.subscription_id, kind=KIND, url=url)
+        except WebhookNotFound:
+            pass
+        else:
+            return current.subscription_id
+    made = await hooks.subscribe(WebhookSpec(url=url, kind=KIND, format=FORMAT, owner=f"token:{token_id}"))
+    return made.id
+
+
 @router.post("/webhook", summary="Register this key's webhook")
 async def register_webhook(
     request: Request, caller: Annotated[Caller, Depends(access)], body: Annotated[WebHookModel, Body()]
@@ -135,8 +158,11 @@ async def register_webhook(
     """Events are POSTed to the URL as ``AlertRegionModel`` documents, one per region an alert was issued for,
     whenever an actual alert is issued, changed, ended or cancelled (see ``docs/compat.md``)."""
     token_id = _token_id(caller)
+    url = _url(body)
     v = view(request)
-    hook = await v.store.put_webhook(token_id, _url(body), v.now())
+    current = await v.store.get_webhook(token_id)
+    subscription = await _subscription(request, token_id, url, current)
+    hook = await v.store.put_webhook(token_id, url, v.now(), subscription)
     return JSONResponse({"webHookUrl": hook.url})
 
 
@@ -145,9 +171,13 @@ async def change_webhook(
     request: Request, caller: Annotated[Caller, Depends(access)], body: Annotated[WebHookModel, Body()]
 ) -> Response:
     token_id = _token_id(caller)
+    url = _url(body)
     v = view(request)
-    if await v.store.update_webhook(token_id, _url(body), v.now()) is None:
+    current = await v.store.get_webhook(token_id)
+    if current is None:
         raise NotFound("compat.webhook_not_found")
+    subscription = await _subscription(request, token_id, url, current)
+    await v.store.put_webhook(token_id, url, v.now(), subscription)
     return Response(status_code=200)
 
 
@@ -162,6 +192,9 @@ async def remove_webhook(
         raise NotFound("compat.webhook_not_found")
     if body is not None and body.url and body.url != hook.url:
         raise NotFound("compat.webhook_mismatch")
+    if hook.subscription_id:
+        with contextlib.suppress(WebhookNotFound):
+            await runtime(request).delivery.webhooks.delete(hook.subscription_id, kind=KIND)
     await store.delete_webhook(token_id)
     return Response(status_code=200)
 
@@ -177,9 +210,13 @@ class FormatContext(Protocol):
 
 async def webhook_format(event: Event, subscription: object, context: FormatContext) -> list[str]:
     """The request bodies a ukrainealarm webhook receives for one event: an ``AlertRegionModel`` per region the
-    alert was issued for, as the region stands after the change. Nothing for exercises and tests."""
+    alert was issued for, as the region stands after the change. Nothing for exercises and tests, nor once the
+    key that registered the webhook is revoked."""
     if event.alert.status is not Status.ACTUAL:
         return []
+    owner = str(getattr(subscription, "owner", None) or "")
+    if owner.startswith("token:") and not await CompatStore(context.service.store).token_live(int(owner[6:])):
+        return []  # the key was revoked: its webhook hears nothing more
     others = [a for a in await context.service.active() if a.id != event.alert.id]
     if event.alert.is_active:
         others.append(event.alert)

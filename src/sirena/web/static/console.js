@@ -49,9 +49,13 @@
   // -- sign in ---------------------------------------------------------------------------------------------
 
   async function tokenWorks(candidate) {
-    // Until session login exists: a write on an alert that cannot exist answers 404 to a valid token, 401 otherwise.
-    const response = await fetch("/api/v1/alerts/-/end", { method: "POST", headers: { Authorization: `Bearer ${candidate}` } });
-    return response.status !== 401;
+    const headers = { Authorization: `Bearer ${candidate}`, Accept: "application/json" };
+    // A read that needs a caller, where the server has approvals; otherwise a write on an alert that cannot
+    // exist, which answers 404 to a valid token and 401 to any other (and writes nothing).
+    const read = await fetch("/api/v1/approvals?state=pending&limit=1", { headers });
+    if (read.status !== 404) return read.status !== 401;
+    const write = await fetch("/api/v1/alerts/-/end", { method: "POST", headers });
+    return write.status !== 401;
   }
 
   $("signin-form").addEventListener("submit", async (event) => {
@@ -627,6 +631,7 @@
     $("console").hidden = false;
     $("mode").hidden = false;
     $("signout").hidden = false;
+    $("live").hidden = false;
     live.open();
     refreshMap();
     rows = await S.regions();
