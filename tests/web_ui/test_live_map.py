@@ -260,3 +260,13 @@ async def test_the_console_refuses_a_wrong_token_and_forgets_on_sign_out(open_pa
     await console.click("#signout")
     await expect(console.locator("#signin")).to_be_visible()
     await expect(console.locator("#console")).to_be_hidden()
+
+
+async def test_a_visitor_adds_the_place_where_they_are(open_page: OpenPage, site: Site) -> None:
+    page = await open_page("/")
+    await page.context.grant_permissions(["geolocation"])
+    await page.context.set_geolocation({"latitude": 50.45, "longitude": 30.52})  # central Kyiv
+    await page.click("#locate")
+    await expect(page.locator("#places li")).to_have_count(1)
+    await expect(page.locator("#places li")).to_contain_text("Kyiv")
+    await expect(page.locator('#places li[data-region="31"]')).to_have_count(1)  # the city, not the oblast

@@ -209,6 +209,38 @@
     render();
   });
 
+  // A point: the browser's location, matched to the region whose shape contains it on the map itself.
+  function regionAt(lon, lat) {
+    const [west, north, kx, scale] = svg.dataset.projection.split(",").map(Number);
+    const point = svg.createSVGPoint();
+    point.x = (lon - west) * kx * scale;
+    point.y = (north - lat) * scale;
+    const hits = [...svg.querySelectorAll(".region")].filter((path) => path.isPointInFill(point));
+    return hits.length ? hits[hits.length - 1].dataset.region : null; // the last drawn is the innermost
+  }
+
+  if ("geolocation" in navigator) {
+    $("locate").hidden = false;
+    $("locate").addEventListener("click", () => {
+      navigator.geolocation.getCurrentPosition(
+        (position) => {
+          const id = regionAt(position.coords.longitude, position.coords.latitude);
+          if (!id) {
+            $("notify-status").textContent = S.t("web.places.outside");
+            return;
+          }
+          const ids = places();
+          if (!ids.includes(id)) savePlaces([...ids, id]);
+          render();
+        },
+        (error) => {
+          $("notify-status").textContent = error.message;
+        },
+        { maximumAge: 600000, timeout: 15000 },
+      );
+    });
+  }
+
   $("show-exercises").addEventListener("change", (event) => {
     exercises = event.target.checked;
     try {
