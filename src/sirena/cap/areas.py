@@ -25,6 +25,8 @@ from sirena.regions import RegionRegistry
 from sirena.service import circle_geometry
 
 MAX_POINTS: Final = 400
+#: A circle of radius 0 names a point (an epicentre); it is read as a circle of 100 m.
+POINT_RADIUS_KM: Final = 0.1
 Ring = tuple[Point, ...]
 
 
@@ -161,6 +163,6 @@ class RegionAreas:
     def geometry_of(self, area: CapArea) -> list[BaseGeometry]:
         shapes: list[BaseGeometry] = [shapely.Polygon([(lon, lat) for lat, lon in ring]) for ring in area.polygons]
         for lat, lon, radius in area.circles:
-            if radius > 0 and math.isfinite(radius):
-                shapes.append(circle_geometry(Circle(lat, lon, radius)))
+            if radius >= 0 and math.isfinite(radius):
+                shapes.append(circle_geometry(Circle(lat, lon, radius or POINT_RADIUS_KM)))
         return shapes

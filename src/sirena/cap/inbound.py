@@ -26,7 +26,7 @@ import shapely
 
 from sirena import messages
 from sirena.cap import convention as c
-from sirena.cap.areas import RegionAreas, geojson_of, rings_of
+from sirena.cap.areas import POINT_RADIUS_KM, RegionAreas, geojson_of, rings_of
 from sirena.domain.model import (
     Alert,
     AlertChanges,
@@ -237,7 +237,7 @@ def _target(message: CapMessage, params: Mapping[str, list[str]], areas: RegionA
         raise CapNotUsable("cap.error.no_area")
     if len(circles) == 1 and not rings and all(not ids for ids in named):
         lat, lon, radius = circles[0]
-        return Target(circle=Circle(lat, lon, radius))
+        return Target(circle=Circle(lat, lon, radius or POINT_RADIUS_KM))
     shapes = [shape for area in cap_areas for shape in areas.geometry_of(area)]
     for ids, area in zip(named, cap_areas, strict=True):
         if ids and not area.polygons and not area.circles:
