@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from sirena.auth.audit import record_settings
 from sirena.bus import Bus, open_bus
 from sirena.delivery import Delivery
 from sirena.domain.model import Event
@@ -72,6 +73,7 @@ class Runtime:
 
     async def start(self) -> None:
         await self.store.open()
+        await record_settings(self.store, self.settings)
         registry = self._given_registry or await resolve_regions(self.settings, self.store)
         self.service = AlertService(self.store, registry, self._clock)
         await self.bus.start()

@@ -10,21 +10,34 @@ import dataclasses
 import math
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import shapely
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
 from sirena import domain
+from sirena.auth.audit import Recorder
+from sirena.domain.lifecycle import Transition
 from sirena.domain.model import Alert, AlertChanges, AlertDraft, AlertState, Circle, Status, Target
 from sirena.domain.state import RegionState
+from sirena.domain.texts import retraction_instruction
 from sirena.errors import AlertNotFound, UnknownRegion, ValidationFailed
 from sirena.ids import new_id
 from sirena.regions import RegionRegistry
 from sirena.store.base import AlertQuery, IdempotencyKey, Store, WriteResult
 
 Clock = Callable[[], datetime]
+LOCAL = "local"
+"""The actor of writes made without an identity: a process with direct database access (CLI, demo feed)."""
+
+
+class WriteContext(Protocol):
+    """Who is acting. ``check`` runs inside the write transaction on the alert as it is and as it would be
+    (raise to refuse); ``record`` runs in the same transaction after the write (the audit entry)."""
+
+    def check(self, current: Alert | None, proposed: Alert) -> None: ...
+    def record(self, conn: Any, result: WriteResult) -> None: ...
 
 
 def utcnow() -> datetime:
@@ -65,33 +78,57 @@ class AlertService:
 
     # -- lifecycle ----------------------------------------------------------------------------------------
 
-    async def issue(self, draft: AlertDraft, *, idempotency: IdempotencyKey | None = None) -> WriteResult:
+    async def issue(
+        self, draft: AlertDraft, *, idempotency: IdempotencyKey | None = None, ctx: WriteContext | None = None
+    ) -> WriteResult:
         regions, partial = self.resolve(draft.target)
         draft = dataclasses.replace(draft, regions=regions, partial_regions=partial)
         now = self.clock()
         alert_id = new_id(now)
-        return await self.store.write(
-            alert_id,
-            lambda _current: domain.issue(draft, alert_id=alert_id, now=now),
-            idempotency=idempotency,
+        ctx = ctx or Recorder(draft.issuer, "alert.issue")
+        return await self._write(
+            alert_id, ctx, lambda _current: domain.issue(draft, alert_id=alert_id, now=now), idempotency
         )
 
-    async def update(self, alert_id: str, changes: AlertChanges) -> WriteResult:
+    async def update(self, alert_id: str, changes: AlertChanges, *, ctx: WriteContext | None = None) -> WriteResult:
         if changes.target is not None:
             regions, partial = self.resolve(changes.target)
             changes = dataclasses.replace(changes, regions=regions, partial_regions=partial)
         now = self.clock()
-        return await self.store.write(
-            alert_id, lambda current: domain.update(self._found(alert_id, current), changes, now=now)
+        ctx = ctx or Recorder(LOCAL, "alert.update")
+        return await self._write(
+            alert_id, ctx, lambda current: domain.update(self._found(alert_id, current), changes, now=now)
         )
 
-    async def end(self, alert_id: str) -> WriteResult:
+    async def end(self, alert_id: str, *, ctx: WriteContext | None = None) -> WriteResult:
         now = self.clock()
-        return await self.store.write(alert_id, lambda current: domain.end(self._found(alert_id, current), now=now))
+        ctx = ctx or Recorder(LOCAL, "alert.end")
+        return await self._write(alert_id, ctx, lambda current: domain.end(self._found(alert_id, current), now=now))
 
-    async def cancel(self, alert_id: str) -> WriteResult:
+    async def cancel(self, alert_id: str, *, reason: str | None = None, ctx: WriteContext | None = None) -> WriteResult:
+        """Retract an alert issued in error; it carries the prepared "issued in error" text in every language."""
         now = self.clock()
-        return await self.store.write(alert_id, lambda current: domain.cancel(self._found(alert_id, current), now=now))
+        texts = retraction_instruction(reason)
+        ctx = ctx or Recorder(LOCAL, "alert.cancel", details={"reason": reason} if reason else None)
+
+        def step(current: Alert | None) -> Transition:
+            return domain.cancel(dataclasses.replace(self._found(alert_id, current), instruction=texts), now=now)
+
+        return await self._write(alert_id, ctx, step)
+
+    async def _write(
+        self,
+        alert_id: str,
+        ctx: WriteContext,
+        make: Callable[[Alert | None], Transition],
+        idempotency: IdempotencyKey | None = None,
+    ) -> WriteResult:
+        def step(current: Alert | None) -> Transition:
+            transition = make(current)
+            ctx.check(current, transition.alert)
+            return transition
+
+        return await self.store.write(alert_id, step, idempotency=idempotency, then=ctx.record)
 
     @staticmethod
     def _found(alert_id: str, current: Alert | None) -> Alert:

@@ -130,6 +130,33 @@ class Settings:
     compat_ukrainealarm_prefix: str = _setting(
         "/compat/ukrainealarm", "Path the ukrainealarm.com-compatible API is served under (empty: the server root)."
     )
+    approval_policy: str = _setting(
+        "multi_oblast,nationwide,nuclear,chemical",
+        "Alerts that wait for a second person (two-person rule), comma-separated: `multi_oblast` (actual, more "
+        "than one oblast), `nationwide`, `nuclear`, `chemical`, `all_actual`. Empty: none. Ending and "
+        "cancelling never wait.",
+    )
+    approval_ttl_s: float = _setting(900.0, "Seconds a request waiting for a second person stays open.")
+    approval_builtin_exempt: bool = _setting(
+        True,
+        "Let tokens of the built-in administrator (`sirena token create` without `--user`) skip the two-person "
+        "rule, as the command line does. Turn off once named accounts exist.",
+    )
+    session_ttl_s: float = _setting(43_200.0, "Lifetime of a browser console session (seconds).")
+    login_lockout_after: int = _setting(
+        5, "Failed logins in a row before an account locks; each further failure doubles the lock (0: never)."
+    )
+    login_lockout_s: float = _setting(30.0, "First account lock after repeated failed logins (seconds, max 1 h).")
+    rate_limit_writes: int = _setting(
+        600, "Writes per minute each token or session may make (0: no limit). Reads and streams are never limited."
+    )
+    rate_limit_writes_ip: int = _setting(
+        1200, "Writes per minute each client address may make (0: no limit); keep it high behind a proxy."
+    )
+    rate_limit_logins: int = _setting(20, "Login attempts per minute each client address may make (0: no limit).")
+    cors_origins: str = _setting(
+        "", "Origins allowed to call the API from a browser (comma-separated, `*` for any). Empty: CORS off."
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, /, **overrides: Any) -> Settings:

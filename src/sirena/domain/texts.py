@@ -13,3 +13,12 @@ def default_headline(kind: Kind, status: Status) -> dict[str, str]:
         return texts
     marks = messages.all_languages(f"alert.status.{status.value}")
     return {lang: f"{marks[lang]}: {text}" for lang, text in texts.items()}
+
+
+def retraction_instruction(reason: str | None = None) -> dict[str, str]:
+    """The prepared "issued in error, no action needed" text a cancelled alert carries, with the reason if any."""
+    texts = messages.all_languages("retraction.instruction")
+    if reason and reason.strip():
+        extra = messages.all_languages("retraction.reason", reason=reason.strip())
+        return {lang: f"{text} {extra[lang]}" for lang, text in texts.items()}
+    return texts

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from sirena.domain.lifecycle import Transition
 from sirena.domain.model import Alert, AlertState, Event, Status
@@ -32,6 +32,11 @@ class WriteResult:
     event: Event
     replayed: bool = False
     """True when an earlier request with the same idempotency key already made this change."""
+
+
+WriteHook = Callable[[Any, WriteResult], None]
+"""Runs inside the write transaction, after the alert is written, with the backend's connection (for the audit
+entry and approval that belong to the same change). Raising undoes the whole write. Not called on replays."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +72,9 @@ class Store(Protocol):
     async def close(self) -> None: ...
     def add_commit_listener(self, listener: CommitListener) -> None: ...
 
-    async def write(self, alert_id: str, step: Step, *, idempotency: IdempotencyKey | None = None) -> WriteResult: ...
+    async def write(
+        self, alert_id: str, step: Step, *, idempotency: IdempotencyKey | None = None, then: WriteHook | None = None
+    ) -> WriteResult: ...
     async def get_alert(self, alert_id: str) -> Alert | None: ...
     async def find_alerts(self, query: AlertQuery) -> list[Alert]: ...
     async def snapshot(self) -> Snapshot: ...

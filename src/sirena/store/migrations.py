@@ -64,6 +64,91 @@ SQLITE: tuple[tuple[str, str], ...] = (
         """,
     ),
     (
+        "0500_auth_accounts",
+        """
+        CREATE TABLE users (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            name TEXT NOT NULL UNIQUE,
+            role TEXT NOT NULL,
+            password_hash TEXT,
+            builtin INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            disabled_at TEXT,
+            failed_logins INTEGER NOT NULL DEFAULT 0,
+            locked_until TEXT
+        );
+        CREATE TABLE user_scopes (
+            user_id INTEGER NOT NULL REFERENCES users(id),
+            region_id TEXT NOT NULL,
+            PRIMARY KEY (user_id, region_id)
+        );
+        CREATE TABLE user_channels (
+            user_id INTEGER NOT NULL REFERENCES users(id),
+            channel_id TEXT NOT NULL,
+            PRIMARY KEY (user_id, channel_id)
+        );
+        INSERT INTO users (name, role, builtin, created_at)
+            VALUES ('admin', 'admin', 1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));
+        ALTER TABLE tokens ADD COLUMN user_id INTEGER REFERENCES users(id);
+        ALTER TABLE tokens ADD COLUMN expires_at TEXT;
+        CREATE TABLE sessions (
+            hash TEXT PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users(id),
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            revoked_at TEXT
+        );
+        """,
+    ),
+    (
+        "0501_auth_audit",
+        """
+        CREATE TABLE audit (
+            seq INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            target TEXT,
+            details TEXT NOT NULL,
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL
+        );
+        CREATE INDEX audit_action ON audit(action, seq);
+        CREATE TABLE audit_head (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            seq INTEGER NOT NULL,
+            hash TEXT NOT NULL
+        );
+        """,
+    ),
+    (
+        "0502_auth_approvals",
+        """
+        CREATE TABLE approvals (
+            id TEXT PRIMARY KEY,
+            action TEXT NOT NULL,
+            alert_id TEXT,
+            state TEXT NOT NULL,
+            requested_by INTEGER NOT NULL REFERENCES users(id),
+            requester TEXT NOT NULL,
+            requested_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            regions TEXT NOT NULL,
+            reasons TEXT NOT NULL,
+            request TEXT NOT NULL,
+            idempotency_key TEXT,
+            decided_by INTEGER REFERENCES users(id),
+            decider TEXT,
+            decided_at TEXT,
+            decision_reason TEXT,
+            result_alert_id TEXT
+        );
+        CREATE INDEX approvals_state ON approvals(state, requested_at);
+        CREATE UNIQUE INDEX approvals_idempotency ON approvals(requested_by, idempotency_key)
+            WHERE idempotency_key IS NOT NULL;
+        """,
+    ),
+    (
         "0400_compat_webhooks",
         """
         CREATE TABLE compat_webhooks (

@@ -30,6 +30,7 @@ from sirena.store.base import (
     Snapshot,
     Step,
     TokenRecord,
+    WriteHook,
     WriteResult,
 )
 from sirena.store.migrations import SQLITE as MIGRATIONS
@@ -223,8 +224,16 @@ class SQLiteStore:
 
     # -- alerts and events --------------------------------------------------------------------------------
 
-    async def write(self, alert_id: str, step: Step, *, idempotency: IdempotencyKey | None = None) -> WriteResult:
-        return await self._write(lambda conn: _apply(conn, alert_id, step, idempotency))
+    async def write(
+        self, alert_id: str, step: Step, *, idempotency: IdempotencyKey | None = None, then: WriteHook | None = None
+    ) -> WriteResult:
+        def run(conn: sqlite3.Connection) -> WriteResult:
+            result = _apply(conn, alert_id, step, idempotency)
+            if then is not None and not result.replayed:
+                then(conn, result)
+            return result
+
+        return await self._write(run)
 
     async def get_alert(self, alert_id: str) -> Alert | None:
         return await self._read(lambda conn: _load_alert(conn, alert_id))

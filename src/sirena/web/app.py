@@ -10,10 +10,25 @@ from fastapi import FastAPI
 from sirena import __version__
 from sirena.runtime import Runtime
 from sirena.settings import Settings
-from sirena.web import problems
+from sirena.web import problems, security
 from sirena.web.limits import BodyLimit
-from sirena.web.routes import alerts, compat_alerts_in_ua, compat_ukrainealarm, history, index, pages, regions, stream
-from sirena.web.routes import metrics, push, webhooks, ws
+from sirena.web.routes import (
+    alerts,
+    approvals,
+    audit,
+    compat_alerts_in_ua,
+    compat_ukrainealarm,
+    history,
+    index,
+    metrics,
+    pages,
+    push,
+    regions,
+    session,
+    stream,
+    webhooks,
+    ws,
+)
 
 DESCRIPTION = """Sirena issues, delivers and retracts public warnings.
 
@@ -42,6 +57,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         app.state.runtime = runtime
     problems.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    security.install(app, settings)
+    for module in (approvals, audit, session):
+        app.include_router(module.router)
     for module in (index, pages, alerts, regions, stream):  # pages before regions: /regions/outlines.geojson
         app.include_router(module.router)
     app.include_router(history.router)

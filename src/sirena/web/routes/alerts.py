@@ -8,11 +8,15 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 
+from sirena.auth.policy import Action, ApprovalNeeded
+from sirena.auth.principal import Principal
 from sirena.domain.model import AlertState, Status
 from sirena.protocol.alert_json import alert_to_dict, dumps
-from sirena.store.base import IdempotencyKey, TokenRecord, WriteResult
-from sirena.web.deps import enums, require_token, runtime, split
+from sirena.store.base import IdempotencyKey, WriteResult
+from sirena.web.deps import acting, enums, refusals, require_principal, runtime, split
+from sirena.web.routes.approvals import WAITING, wait_for_second_person
 from sirena.web.schemas import AlertIn, AlertPatch
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
@@ -25,8 +29,14 @@ STATES: dict[str, frozenset[AlertState] | None] = {
 }
 
 
-def _issuer(token: TokenRecord) -> str:
-    return token.owner or f"token:{token.name}"
+Caller = Annotated[Principal, Depends(require_principal)]
+
+
+class CancelIn(BaseModel):
+    """Why the alert was issued in error (optional); it is added to the prepared retraction text."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: str | None = Field(None, max_length=500)
 
 
 def _written(result: WriteResult, status: int = 200) -> JSONResponse:
@@ -34,21 +44,29 @@ def _written(result: WriteResult, status: int = 200) -> JSONResponse:
     return JSONResponse(alert_to_dict(result.event.alert), status_code=status, headers=headers)
 
 
-@router.post("", status_code=201, summary="Issue an alert")
+@router.post("", status_code=201, summary="Issue an alert", responses=WAITING)
 async def issue_alert(
     request: Request,
     body: Annotated[AlertIn, Body()],
-    token: Annotated[TokenRecord, Depends(require_token)],
+    who: Caller,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> JSONResponse:
-    """Issue a new alert for regions, a polygon or a circle. Retrying with the same `Idempotency-Key` returns
-    the alert the first request issued, and issues nothing new."""
+    """Issue a new alert for regions, a polygon or a circle, within your scope. Retrying with the same
+    `Idempotency-Key` returns the alert the first request issued, and issues nothing new. An alert the
+    two-person rule holds back answers 202 with the approval request."""
     rt = runtime(request)
     idem = None
     if idempotency_key:
         digest = hashlib.sha256(dumps(body.model_dump(mode="json")).encode()).hexdigest()
-        idem = IdempotencyKey(scope=f"token:{token.id}", key=idempotency_key, request_hash=digest)
-    result = await rt.service.issue(body.draft(_issuer(token)), idempotency=idem)
+        scope = f"token:{who.token_id}" if who.token_id is not None else f"user:{who.user_id}"
+        idem = IdempotencyKey(scope=scope, key=idempotency_key, request_hash=digest)
+    try:
+        async with refusals(request, who, Action.ISSUE):
+            ctx = acting(request, who, Action.ISSUE)
+            result = await rt.service.issue(body.draft(who.issuer), idempotency=idem, ctx=ctx)
+    except ApprovalNeeded as need:
+        payload = body.model_dump(mode="json", exclude_unset=True)
+        return await wait_for_second_person(request, who, Action.ISSUE, need, payload, key=idempotency_key)
     return _written(result, 201)
 
 
@@ -74,25 +92,36 @@ async def get_alert(request: Request, alert_id: str) -> dict[str, Any]:
     return alert_to_dict(await runtime(request).service.get(alert_id))
 
 
-@router.patch("/{alert_id}", summary="Update an active alert")
+@router.patch("/{alert_id}", summary="Update an active alert", responses=WAITING)
 async def update_alert(
-    request: Request,
-    alert_id: str,
-    body: Annotated[AlertPatch, Body()],
-    token: Annotated[TokenRecord, Depends(require_token)],
+    request: Request, alert_id: str, body: Annotated[AlertPatch, Body()], who: Caller
 ) -> JSONResponse:
-    return _written(await runtime(request).service.update(alert_id, body.changes()))
+    """Change an active alert within your scope. A change that brings the alert under the two-person rule
+    (more oblasts, nationwide, nuclear or chemical) answers 202 with the approval request."""
+    try:
+        async with refusals(request, who, Action.UPDATE, alert_id):
+            ctx = acting(request, who, Action.UPDATE)
+            result = await runtime(request).service.update(alert_id, body.changes(), ctx=ctx)
+    except ApprovalNeeded as need:
+        payload = body.model_dump(mode="json", exclude_unset=True)
+        return await wait_for_second_person(request, who, Action.UPDATE, need, payload, alert_id=alert_id)
+    return _written(result)
 
 
 @router.post("/{alert_id}/end", summary="End an alert: the threat is over")
-async def end_alert(
-    request: Request, alert_id: str, token: Annotated[TokenRecord, Depends(require_token)]
-) -> JSONResponse:
-    return _written(await runtime(request).service.end(alert_id))
+async def end_alert(request: Request, alert_id: str, who: Caller) -> JSONResponse:
+    """Never waits for a second person."""
+    async with refusals(request, who, Action.END, alert_id):
+        return _written(await runtime(request).service.end(alert_id, ctx=acting(request, who, Action.END)))
 
 
 @router.post("/{alert_id}/cancel", summary="Cancel an alert issued in error")
 async def cancel_alert(
-    request: Request, alert_id: str, token: Annotated[TokenRecord, Depends(require_token)]
+    request: Request, alert_id: str, who: Caller, body: Annotated[CancelIn | None, Body()] = None
 ) -> JSONResponse:
-    return _written(await runtime(request).service.cancel(alert_id))
+    """Retract at once an alert issued in error: it carries a prepared "issued in error, no action needed"
+    instruction in every language (plus `reason`, if given) to every channel. Never waits for a second person."""
+    reason = body.reason if body is not None else None
+    async with refusals(request, who, Action.CANCEL, alert_id):
+        ctx = acting(request, who, Action.CANCEL, details={"reason": reason} if reason else None)
+        return _written(await runtime(request).service.cancel(alert_id, reason=reason, ctx=ctx))
