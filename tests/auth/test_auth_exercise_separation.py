@@ -8,12 +8,13 @@ next actual alert and nothing before it; clients that opt in get the drill, mark
 The test walks the application's own route table, so a new outward path cannot be forgotten: every GET or
 WebSocket route must be either probed here (``VIEWS``, ``ONE_ALERT_VIEWS``, ``LIVE``) or named in
 ``NOT_ALERT_CHANNELS`` with the reason it carries no alerts. Adding a channel means adding its path to one of
-those tables (and, for a pushed channel, a reader to ``LIVE``).
+those tables; a pushed channel (SSE, WebSocket, webhooks, MQTT) gets a listener in ``LIVE``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -27,6 +28,7 @@ from starlette.routing import Route, WebSocketRoute
 
 from sirena import auth, testing
 from sirena.runtime import Runtime
+from sirena.settings import Settings
 
 ACTUAL_REGION, EXERCISE_REGION, TEST_REGION = "31", "27", "14"
 
@@ -70,6 +72,7 @@ VIEWS: dict[str, tuple[str, ...]] = {
         "/compat/ukrainealarm/api/v3/alerts/regionHistory?regionId={region}",
     ),
     "/compat/ukrainealarm/api/v3/alerts/{region_id}": ("/compat/ukrainealarm/api/v3/alerts/{region}",),
+    "/api/v1/places/{place_id}/alerts": ("/api/v1/places/{place}/alerts",),
 }
 
 # Views of one alert, asked by its id: they must say it is an exercise.
@@ -105,6 +108,13 @@ NOT_ALERT_CHANNELS: dict[str, str] = {
     "/compat/ukrainealarm/api/v3/regions": "the region tree",
     "/metrics": "operational counters",
     "/sw.js": "the push service worker's script",
+    "/api/v1/places": "a subscriber's registered places",
+    "/api/v1/places/{place_id}": "a subscriber's registered place",
+    "/api/v1/places/reach/{alert_id}": "how many places an alert reaches (a count, for issuers)",
+    "/api/v1/places/{place_id}/shelters": "shelters near a place",
+    "/api/v1/shelters": "the shelter list",
+    "/api/v1/shelters/imports": "shelter imports",
+    "/api/v1/shelters/nearest": "shelters near a point",
 }
 
 COUNTERS = {"seq", "lastActionIndex", "last_seq"}
@@ -118,6 +128,8 @@ class Scene:
     base: str
     admin: dict[str, str]
     client: httpx.AsyncClient
+    place: str = "-"
+    """A subscriber's place in the exercise's region, where places exist."""
 
     async def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         response = await self.client.post(path, json=body, headers=self.admin)
@@ -165,7 +177,7 @@ def _drop_counters(value: Any) -> Any:
 async def look(scene: Scene, url: str) -> httpx.Response:
     path, _, how = url.partition("#")
     headers = {**scene.admin, "Accept": "text/html" if how == "html" else "application/json"}
-    return await scene.client.get(path.format(region=EXERCISE_REGION), headers=headers)
+    return await scene.client.get(path.format(region=EXERCISE_REGION, place=scene.place), headers=headers)
 
 
 # -- live channels: each reader yields the alerts it delivers, in order ----------------------------------------
@@ -209,7 +221,104 @@ async def websocket(scene: Scene, statuses: str) -> AsyncIterator[Callable[[], A
         yield next_alert
 
 
-LIVE: dict[str, Reader] = {"/api/v1/stream": sse, "/api/v1/ws": websocket}
+@asynccontextmanager
+async def webhook(scene: Scene, statuses: str) -> AsyncIterator[Callable[[], Awaitable[dict[str, Any]]]]:
+    """A subscription to a receiver on this machine; each delivered event's alert, in order."""
+    received: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                found = re.search(rb"(?i)content-length:\s*(\d+)", head)
+                body = await reader.readexactly(int(found.group(1)) if found else 0)
+                received.put_nowait(json.loads(body))
+                writer.write(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n")
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    wanted: dict[str, Any] = {"url": f"http://127.0.0.1:{port}/hook"}
+    if statuses:
+        wanted["statuses"] = statuses.split(",")
+    subscribed = await scene.client.post("/api/v1/webhooks", json=wanted, headers=scene.admin)
+    assert subscribed.status_code == 201, subscribed.text
+
+    async def next_alert() -> dict[str, Any]:
+        alert: dict[str, Any] = (await asyncio.wait_for(received.get(), 10))["alert"]
+        return alert
+
+    try:
+        yield next_alert
+    finally:
+        server.close()
+
+
+@asynccontextmanager
+async def mqtt(scene: Scene, statuses: str) -> AsyncIterator[Callable[[], Awaitable[dict[str, Any]]]]:
+    """The bridge's event topic on the local broker (which statuses it carries is the server's setting)."""
+    import aiomqtt
+
+    topic = f"{scene.runtime.settings.mqtt_topic_prefix}/events"
+    async with aiomqtt.Client("127.0.0.1", 1883) as client:
+        await client.subscribe(topic, qos=1)
+
+        async def next_alert() -> dict[str, Any]:
+            message = await asyncio.wait_for(anext(client.messages), 10)
+            alert: dict[str, Any] = json.loads(bytes(message.payload))["alert"]  # type: ignore[arg-type]
+            return alert
+
+        yield next_alert
+
+
+@dataclass(frozen=True)
+class Live:
+    """A channel that pushes alerts: how to listen, what shows that it exists, whether a client can opt in."""
+
+    listen: Reader
+    needs: str
+    """A route of the application, or ``setting:<name>`` for a channel configured by a setting."""
+    opt_in: bool = True
+
+
+LIVE: dict[str, Live] = {
+    "/api/v1/stream": Live(sse, "/api/v1/stream"),
+    "/api/v1/ws": Live(websocket, "/api/v1/ws"),
+    "webhook": Live(webhook, "/api/v1/webhooks"),
+    "mqtt": Live(mqtt, "setting:mqtt_url", opt_in=False),
+}
+
+SCENE_SETTINGS = {
+    "compat_public": True,
+    "stream_heartbeat_s": 1,
+    "webhook_allow_private": True,
+    "webhook_retry_base_s": 0.1,
+    "mqtt_url": "mqtt://127.0.0.1:1883",
+}
+"""Settings that switch every channel on, where the channel exists."""
+
+
+def scene_settings(folder: Path) -> Any:
+    import uuid
+
+    known = {f.name for f in dataclasses.fields(Settings)}
+    values = {name: value for name, value in SCENE_SETTINGS.items() if name in known}
+    if "mqtt_topic_prefix" in known:
+        values["mqtt_topic_prefix"] = f"sirena-test-{uuid.uuid4().hex[:12]}"
+    return testing.settings_for(folder, **values)
+
+
+def live_channels(scene: Scene, present: set[str], opting_in: bool = False) -> dict[str, Live]:
+    def exists(live: Live) -> bool:
+        if live.needs.startswith("setting:"):
+            return bool(getattr(scene.runtime.settings, live.needs.removeprefix("setting:"), None))
+        return live.needs in present
+
+    return {name: live for name, live in LIVE.items() if exists(live) and (live.opt_in or not opting_in)}
 
 
 # -- the scene -------------------------------------------------------------------------------------------------
@@ -221,24 +330,30 @@ def marked(texts: dict[str, str], status: str) -> bool:
 
 
 async def test_no_path_leaks_an_exercise_as_actual(tmp_path: Path) -> None:
-    settings = testing.settings_for(tmp_path, compat_public=True, stream_heartbeat_s=1)
+    settings = scene_settings(tmp_path)
     async with testing.running(settings) as rt, testing.serve(rt) as base, httpx.AsyncClient(base_url=base) as client:
         token, _ = await auth.create(rt.store, "scene")
         scene = Scene(rt, base, {"Authorization": f"Bearer {token}"}, client)
         from sirena.web import create_app
 
         table = routes(create_app(runtime=rt))
-        known = set(VIEWS) | set(ONE_ALERT_VIEWS) | set(LIVE) | set(NOT_ALERT_CHANNELS)
+        known = set(VIEWS) | set(ONE_ALERT_VIEWS) | {live.needs for live in LIVE.values()} | set(NOT_ALERT_CHANNELS)
         unclassified = sorted(path for _, path in table if path not in known)
         assert unclassified == [], f"classify these outward paths in {__name__}: {unclassified}"
         present = {path for _, path in table}
+        if "/api/v1/places" in present:
+            scene.place = (await scene.post("/api/v1/places", {"region": EXERCISE_REGION}))["id"]
 
         await scene.post("/api/v1/alerts", {"regions": [ACTUAL_REGION], "threats": [{"type": "drones"}]})
         views = [url for path, urls in VIEWS.items() if path in present for url in urls]
         async with AsyncExitStack() as stack:
-            quiet = {p: await stack.enter_async_context(LIVE[p](scene, "")) for p in LIVE if p in present}
+            quiet = {
+                n: await stack.enter_async_context(c.listen(scene, ""))
+                for n, c in live_channels(scene, present).items()
+            }
             curious = {
-                p: await stack.enter_async_context(LIVE[p](scene, "exercise,test")) for p in LIVE if p in present
+                n: await stack.enter_async_context(c.listen(scene, "exercise,test"))
+                for n, c in live_channels(scene, present, opting_in=True).items()
             }
             before = {url: normalised(await look(scene, url)) for url in views}
 

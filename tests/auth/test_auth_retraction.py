@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from test_auth_exercise_separation import LIVE, Scene, routes
+from test_auth_exercise_separation import Scene, live_channels, routes, scene_settings
 
 from sirena import auth, testing
 from sirena.auth import accounts
@@ -48,7 +48,7 @@ def polled(alert_id: str) -> dict[str, tuple[str, Callable[[httpx.Response], boo
 
 
 async def test_one_call_retracts_an_alert_on_every_channel(tmp_path: Path) -> None:
-    settings = testing.settings_for(tmp_path, compat_public=True)
+    settings = scene_settings(tmp_path)
     async with testing.running(settings) as rt, testing.serve(rt) as base, httpx.AsyncClient(base_url=base) as client:
         await accounts.add_user(rt.store, rt.registry, "ops", "operator", scopes=("UA",))
         token, _ = await auth.create_for(rt.store, "desk", user="ops")
@@ -62,7 +62,10 @@ async def test_one_call_retracts_an_alert_on_every_channel(tmp_path: Path) -> No
         views = {name: probe for name, probe in polled(alert_id).items() if name in present}
 
         async with AsyncExitStack() as stack:
-            live = {p: await stack.enter_async_context(LIVE[p](scene, "")) for p in LIVE if p in present}
+            live = {
+                n: await stack.enter_async_context(c.listen(scene, ""))
+                for n, c in live_channels(scene, present).items()
+            }
             start = time.perf_counter()
             seen: dict[str, float] = {}
 
