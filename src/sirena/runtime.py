@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 from collections.abc import Callable, Sequence
@@ -18,6 +19,7 @@ from sirena.auth.audit import record_settings
 from sirena.bus import Bus, open_bus
 from sirena.delivery import Delivery
 from sirena.domain.model import Event
+from sirena.protocol import sse
 from sirena.regions import RegionRegistry, load_builtin, load_data, load_file
 from sirena.service import AlertService, Clock, utcnow
 from sirena.settings import Settings
@@ -58,7 +60,7 @@ class Runtime:
         self._clock = clock
         self.store: Store = open_store(settings.database_url)
         self.bus: Bus = open_bus(settings.bus_url)
-        self.hub = Hub(queue_size=settings.stream_queue_size)
+        self.hub = Hub(queue_size=settings.stream_queue_size, max_buffer=settings.stream_client_buffer_bytes)
         self.delivery = Delivery(settings, self.hub)
         self.service: AlertService
         self.published_seq = 0
@@ -82,6 +84,7 @@ class Runtime:
         self.store.add_commit_listener(self._relay_queue.put_nowait)
         self._tasks.append(asyncio.create_task(self._relay(), name="sirena-relay"))
         self._tasks.append(asyncio.create_task(self._poll(), name="sirena-relay-poll"))
+        self._tasks.append(asyncio.create_task(self._heartbeat(), name="sirena-heartbeat"))
         from sirena.history.follower import rollup_tasks
 
         self._tasks.extend(rollup_tasks(self.store, self.bus))
@@ -91,10 +94,13 @@ class Runtime:
 
             self._tasks.append(asyncio.create_task(DemoFeed(self).run(), name="sirena-demo"))
         self.started = True
+        if self.settings.gc_freeze:
+            gc.collect()
+            gc.freeze()  # what start-up built lives as long as the process: keep it out of every collection
 
     async def stop(self) -> None:
         await self.delivery.stop()
-        self.hub.close()
+        self.hub.close(sse.retry(self.settings.stream_retry_ms))
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -129,6 +135,11 @@ class Runtime:
             for event in events:
                 await self.bus.publish(event)
                 self.published_seq = event.seq
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.stream_heartbeat_s)
+            self.hub.heartbeat()
 
     async def _poll(self) -> None:
         while True:

@@ -57,6 +57,22 @@ class Settings:
     )
     stream_heartbeat_s: float = _setting(15.0, "Seconds between heartbeat comments on an idle live stream.")
     stream_retry_ms: int = _setting(2000, "Reconnect delay suggested to stream clients (SSE `retry:`).")
+    stream_client_buffer_bytes: int = _setting(
+        262_144, "Unsent bytes a live-stream client may fall behind by before it is disconnected to resume."
+    )
+    gc_freeze: bool = _setting(
+        True, "After start-up, move long-lived objects out of the garbage collector's reach (shorter pauses)."
+    )
+    time_to_shelter_file: str = _setting(
+        "",
+        "Time-to-shelter table (TOML, see docs/targeting.md) that fills `time_to_shelter_s` for alerts issued "
+        "without one. Empty: the table shipped for the region set's country (Ukraine); `off`: none.",
+    )
+    place_border_margin_m: float = _setting(
+        3000.0,
+        "A registered point is resolved to every region whose outline passes within this many metres, so "
+        "simplified outlines never leave it out of its own region's alerts.",
+    )
     relay_poll_s: float = _setting(
         1.0, "How often the server looks for events committed by other processes (CLI, other writers)."
     )
@@ -157,6 +173,23 @@ class Settings:
     cors_origins: str = _setting(
         "", "Origins allowed to call the API from a browser (comma-separated, `*` for any). Empty: CORS off."
     )
+    cap_sender: str = _setting(
+        "",
+        "`sender` of the CAP Sirena writes, and part of every CAP identifier (`sirena@alerts.example.org`). "
+        "Empty: `sirena@` and this machine's host name.",
+    )
+    cap_signing_key: Secret = _setting(
+        Secret(""), "Path of the PEM private key (RSA or EC) that signs emitted CAP. Empty: unsigned.", secret=True
+    )
+    cap_signing_cert: str = _setting("", "Path of the PEM certificate of the CAP signing key, carried in signatures.")
+    cap_trust_anchors: str = _setting(
+        "",
+        "Paths of certificates or public keys (PEM or DER), comma-separated, whose CAP signatures count as `verified`.",
+    )
+    cap_feeds: str = _setting(
+        "", "External CAP feeds to follow: Atom or RSS URLs (or single CAP documents), comma-separated."
+    )
+    cap_poll_s: float = _setting(60.0, "Seconds between polls of each CAP feed; failures back off up to an hour.")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, /, **overrides: Any) -> Settings:

@@ -29,7 +29,11 @@ from sirena.web import create_app
 
 def settings_for(folder: Path, **overrides: Any) -> Settings:
     """Settings with a fresh SQLite database in ``folder`` and fast polling; ``overrides`` win."""
-    values: dict[str, Any] = {"database_url": f"sqlite:///{folder / 'sirena.db'}", "relay_poll_s": 0.1}
+    values: dict[str, Any] = {
+        "database_url": f"sqlite:///{folder / 'sirena.db'}",
+        "relay_poll_s": 0.1,
+        "gc_freeze": False,  # many runtimes share one test process
+    }
     values.update(overrides)
     return Settings.from_env({}, **values)
 
@@ -85,8 +89,9 @@ async def serve(runtime: Runtime, host: str = "127.0.0.1") -> AsyncIterator[str]
     """Serve ``runtime`` with uvicorn on an ephemeral port in this event loop; yields the base URL."""
     import uvicorn
 
-    config = uvicorn.Config(create_app(runtime=runtime), host=host, port=0, log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
+    from sirena.web.server import config
+
+    server = uvicorn.Server(config(create_app(runtime=runtime), host, 0, "warning"))
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():

@@ -86,6 +86,8 @@ def serve(database_url: str | None, host: str | None, port: int | None, demo: bo
     """Serve the HTTP API, live streams and pages."""
     import uvicorn
 
+    from sirena.web import server
+
     from sirena.web import create_app
 
     try:
@@ -95,4 +97,4 @@ def serve(database_url: str | None, host: str | None, port: int | None, demo: bo
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # every live stream holds a socket
     app = create_app(settings)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level, lifespan="on", backlog=4096)
+    uvicorn.Server(server.config(app, settings.host, settings.port, settings.log_level)).run()

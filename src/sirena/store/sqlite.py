@@ -169,11 +169,12 @@ class SQLiteStore:
             failure = Unavailable("error.store_unavailable", reason=str(exc))
             outcomes = [(None, failure) for _ in batch]
             events = []
-        for job, (result, error) in zip(batch, outcomes, strict=True):
-            job.loop.call_soon_threadsafe(_resolve, job.future, result, error)
+        # Listeners first: the live channels start on the news before the writers' callers answer.
         if events and self._listeners and self._loop is not None:
             ordered = sorted(events, key=lambda e: e.seq)
             self._loop.call_soon_threadsafe(self._notify, ordered)
+        for job, (result, error) in zip(batch, outcomes, strict=True):
+            job.loop.call_soon_threadsafe(_resolve, job.future, result, error)
 
     def _notify(self, events: Sequence[Event]) -> None:
         for listener in self._listeners:

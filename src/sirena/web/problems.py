@@ -20,17 +20,23 @@ def problem_type(slug: str) -> str:
     return f"/problems/{slug}"
 
 
-def render(error: errors.SirenaError, request: Request, headers: dict[str, str] | None = None) -> JSONResponse:
-    lang = messages.pick_language(request.headers.get("accept-language"))
+def problem_body(error: errors.SirenaError, lang: str, instance: str) -> dict[str, Any]:
+    """The RFC 9457 document for ``error``, in ``lang``, with the error's data as extension members."""
     body: dict[str, Any] = {
         "type": problem_type(error.slug),
         "title": error.title(lang),
         "status": error.status,
         "detail": error.detail(lang),
-        "instance": request.url.path,
+        "instance": instance,
     }
     for key, value in error.extensions().items():
         body.setdefault(key, value)
+    return body
+
+
+def render(error: errors.SirenaError, request: Request, headers: dict[str, str] | None = None) -> JSONResponse:
+    lang = messages.pick_language(request.headers.get("accept-language"))
+    body = problem_body(error, lang, request.url.path)
     if isinstance(error, errors.Unauthorized):
         headers = {"WWW-Authenticate": 'Bearer realm="sirena"', **(headers or {})}
     return JSONResponse(body, status_code=error.status, media_type=MEDIA_TYPE, headers=headers)

@@ -30,7 +30,7 @@ from sirena.protocol.alert_json import dumps, event_to_dict
 from sirena.runtime import Runtime
 from sirena.stream import EventFilter, live
 from sirena.web.deps import check_regions, enums
-from sirena.web.problems import problem_type
+from sirena.web.problems import problem_body
 from sirena.web.routes.stream import stream_filter
 
 router = APIRouter(prefix="/api/v1", tags=["stream"])
@@ -47,19 +47,6 @@ def event_text(item: live.EventItem) -> str:
     if start < 0 or b"\ndata: " in frame[start + len(DATA_MARK) :]:
         return dumps(event_to_dict(item.event))
     return frame[start + len(DATA_MARK) :].rstrip(b"\n").decode()
-
-
-def problem(error: SirenaError, lang: str, path: str) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "type": problem_type(error.slug),
-        "title": error.title(lang),
-        "status": error.status,
-        "detail": error.detail(lang),
-        "instance": path,
-    }
-    for key, value in error.extensions().items():
-        body.setdefault(key, value)
-    return body
 
 
 def subscription(rt: Runtime, data: Any) -> tuple[EventFilter, int | None] | None:
@@ -94,7 +81,7 @@ class _Connection:
             await self.ws.send_text(text)
 
     async def send_error(self, error: SirenaError) -> None:
-        await self.send(dumps({"type": "error", "problem": problem(error, self.lang, self.ws.url.path)}))
+        await self.send(dumps({"type": "error", "problem": problem_body(error, self.lang, self.ws.url.path)}))
 
     async def receive(self, within: float | None = None) -> Any:
         """The next client message parsed as JSON (a non-JSON text is returned as is); raises

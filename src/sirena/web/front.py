@@ -1,0 +1,153 @@
+"""The front door of ``sirena serve``: a uvicorn HTTP protocol class that serves the live SSE stream itself and
+hands every other request to uvicorn's own protocol (and so to the ASGI app).
+
+A stream connection is answered with a plain ``text/event-stream`` body (no chunked encoding, ``Connection:
+close``), so every client receives byte-identical frames that the hub encodes once and writes straight to the
+transports. The ASGI route ``/api/v1/stream`` stays for servers without this front (tests through ASGI, other
+ASGI servers); both share the filters, resume rules and frames.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
+
+from uvicorn.protocols.http.auto import AutoHTTPProtocol
+
+from sirena import messages
+from sirena.errors import SirenaError, ValidationFailed
+from sirena.protocol import sse
+from sirena.stream.direct import catch_up
+from sirena.stream.hub import DirectClient
+from sirena.web.problems import MEDIA_TYPE, problem_body
+
+if TYPE_CHECKING:
+    from sirena.runtime import Runtime
+
+STREAM_PATH = b"/api/v1/stream"
+MAX_HEAD = 16 * 1024
+STREAM_HEAD = (
+    b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream; charset=utf-8\r\ncache-control: no-cache\r\n"
+    b"x-accel-buffering: no\r\nconnection: close\r\n\r\n"
+)
+
+
+class FrontProtocol(asyncio.Protocol):
+    """One per TCP connection; constructed by uvicorn with the same arguments as its own protocols."""
+
+    def __init__(
+        self, config: Any, server_state: Any, app_state: dict[str, Any], _loop: asyncio.AbstractEventLoop | None = None
+    ) -> None:
+        self.config = config
+        self.server_state = server_state
+        self.app_state = app_state
+        self.loop = _loop
+        self.transport: asyncio.Transport | None = None
+        self.head = bytearray()
+        self.client: DirectClient | None = None
+        self.runtime: Runtime | None = None
+
+    # -- asyncio.Protocol -----------------------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        if self.client is not None:
+            return  # a stream client has nothing more to say; its requests end with the connection
+        self.head += data
+        end = self.head.find(b"\r\n\r\n")
+        if end < 0:
+            if len(self.head) > MAX_HEAD:
+                self._hand_over()
+            return
+        line, _, rest = bytes(self.head[:end]).partition(b"\r\n")
+        method, _, target = line.partition(b" ")
+        target = target.rpartition(b" ")[0] or target
+        path, _, query = target.partition(b"?")
+        headers = _headers(rest)
+        if method == b"GET" and path == STREAM_PATH and "upgrade" not in headers:
+            self._start_stream(query.decode("latin-1"), headers)
+        else:
+            self._hand_over()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.client is not None and self.runtime is not None:
+            self.runtime.hub.detach(self.client)
+        self.server_state.connections.discard(self)
+
+    def shutdown(self) -> None:
+        """Called by uvicorn on graceful shutdown: tell the client when to come back, then close."""
+        if self.transport is not None and not self.transport.is_closing():
+            retry = self.runtime.settings.stream_retry_ms if self.runtime else 2000
+            self.transport.write(sse.retry(retry))
+            self.transport.close()
+
+    # -- the two paths --------------------------------------------------------------------------------------
+
+    def _hand_over(self) -> None:
+        assert self.transport is not None
+        protocol = AutoHTTPProtocol(  # type: ignore[call-arg]
+            config=self.config, server_state=self.server_state, app_state=self.app_state, _loop=self.loop
+        )
+        self.transport.set_protocol(protocol)
+        protocol.connection_made(self.transport)
+        protocol.data_received(bytes(self.head))
+        self.head = bytearray()
+
+    def _start_stream(self, query: str, headers: dict[str, str]) -> None:
+        from sirena.web.routes.stream import resume_point, stream_filter
+
+        assert self.transport is not None
+        rt: Runtime = self.config.app.state.runtime
+        params = {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()}
+        try:
+            flt = stream_filter(rt, params.get("regions"), params.get("statuses"))
+            last = resume_point(headers.get("last-event-id"), _since(params.get("since_seq")))
+        except SirenaError as exc:
+            self._refuse(exc, headers)
+            return
+        self.runtime = rt
+        self.server_state.connections.add(self)
+        self.transport.write(STREAM_HEAD + sse.retry(rt.settings.stream_retry_ms))
+        self.client = rt.hub.attach(self.transport, flt)
+        task = asyncio.get_running_loop().create_task(self._catch_up(rt, self.client, last))
+        self.server_state.tasks.add(task)
+        task.add_done_callback(self.server_state.tasks.discard)
+
+    async def _catch_up(self, rt: Runtime, client: DirectClient, last: int | None) -> None:
+        try:
+            await catch_up(rt.hub, rt.store, client, last)
+        except SirenaError:
+            rt.hub.detach(client)
+            client.transport.close()
+
+    def _refuse(self, error: SirenaError, headers: dict[str, str]) -> None:
+        assert self.transport is not None
+        lang = messages.pick_language(headers.get("accept-language"))
+        body = json.dumps(problem_body(error, lang, STREAM_PATH.decode())).encode()
+        head = (
+            f"HTTP/1.1 {error.status} {error.title('en')}\r\ncontent-type: {MEDIA_TYPE}\r\n"
+            f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
+        ).encode()
+        self.transport.write(head + body)
+        self.transport.close()
+
+
+def _headers(block: bytes) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for raw in block.split(b"\r\n"):
+        name, sep, value = raw.partition(b":")
+        if sep:
+            out[name.strip().lower().decode("latin-1")] = value.strip().decode("latin-1")
+    return out
+
+
+def _since(value: str | None) -> int | None:
+    if value is None or value == "":
+        return None
+    if not value.isdigit():
+        raise ValidationFailed("error.validation_field", field="since_seq", reason="a sequence number")
+    return int(value)
