@@ -23,8 +23,10 @@ from sirena.protocol import sse
 from sirena.regions import RegionRegistry, load_builtin, load_data, load_file
 from sirena.service import AlertService, Clock, utcnow
 from sirena.settings import Settings
+from sirena.shelters import ShelterDirectory
 from sirena.store import Store, open_store
 from sirena.stream import Hub
+from sirena.targeting import PlaceRegistry, TimeToShelter
 
 log = logging.getLogger("sirena")
 
@@ -63,6 +65,8 @@ class Runtime:
         self.hub = Hub(queue_size=settings.stream_queue_size, max_buffer=settings.stream_client_buffer_bytes)
         self.delivery = Delivery(settings, self.hub)
         self.service: AlertService
+        self.places: PlaceRegistry
+        self.shelters = ShelterDirectory(self.store)
         self.published_seq = 0
         self._relay_queue: asyncio.Queue[Sequence[Event] | None] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
@@ -77,7 +81,10 @@ class Runtime:
         await self.store.open()
         await record_settings(self.store, self.settings)
         registry = self._given_registry or await resolve_regions(self.settings, self.store)
-        self.service = AlertService(self.store, registry, self._clock)
+        shelter_times = TimeToShelter.from_setting(self.settings.time_to_shelter_file, registry)
+        self.service = AlertService(self.store, registry, self._clock, time_to_shelter=shelter_times)
+        margin = self.settings.place_border_margin_m
+        self.places = PlaceRegistry(self.store, registry, time_to_shelter=shelter_times, margin_m=margin)
         await self.bus.start()
         self._unsubscribe = self.bus.subscribe(self.hub.publish)
         self.published_seq = await self.store.last_seq()
@@ -101,6 +108,7 @@ class Runtime:
     async def stop(self) -> None:
         await self.delivery.stop()
         self.hub.close(sse.retry(self.settings.stream_retry_ms))
+        await self.places.close()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

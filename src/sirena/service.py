@@ -26,6 +26,7 @@ from sirena.errors import AlertNotFound, UnknownRegion, ValidationFailed
 from sirena.ids import new_id
 from sirena.regions import RegionRegistry
 from sirena.store.base import AlertQuery, IdempotencyKey, Store, WriteResult
+from sirena.targeting.shelter_time import TimeToShelter
 
 Clock = Callable[[], datetime]
 LOCAL = "local"
@@ -47,10 +48,18 @@ def utcnow() -> datetime:
 
 
 class AlertService:
-    def __init__(self, store: Store, registry: RegionRegistry, clock: Clock = utcnow) -> None:
+    def __init__(
+        self,
+        store: Store,
+        registry: RegionRegistry,
+        clock: Clock = utcnow,
+        *,
+        time_to_shelter: TimeToShelter | None = None,
+    ) -> None:
         self.store = store
         self.registry = registry
         self.clock = clock
+        self.time_to_shelter = time_to_shelter if time_to_shelter is not None else TimeToShelter.builtin(registry)
 
     # -- targets ------------------------------------------------------------------------------------------
 
@@ -83,6 +92,8 @@ class AlertService:
     ) -> WriteResult:
         regions, partial = self.resolve(draft.target)
         draft = dataclasses.replace(draft, regions=regions, partial_regions=partial)
+        if draft.time_to_shelter_s is None:  # the shortest time anywhere in the area, from the region table
+            draft = dataclasses.replace(draft, time_to_shelter_s=self.time_to_shelter.for_regions(regions + partial))
         now = self.clock()
         alert_id = new_id(now)
         ctx = ctx or Recorder(draft.issuer, "alert.issue")

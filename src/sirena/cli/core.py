@@ -22,6 +22,7 @@ from sirena.runtime import resolve_regions
 from sirena.service import AlertService
 from sirena.settings import Settings
 from sirena.store import Store, open_store
+from sirena.targeting import TimeToShelter
 
 T = TypeVar("T")
 
@@ -53,7 +54,8 @@ async def opened(settings: Settings) -> AsyncIterator[tuple[Store, AlertService]
     await store.open()
     try:
         registry = await resolve_regions(settings, store)
-        yield store, AlertService(store, registry)
+        shelter_times = TimeToShelter.from_setting(settings.time_to_shelter_file, registry)
+        yield store, AlertService(store, registry, time_to_shelter=shelter_times)
     finally:
         await store.close()
 

@@ -263,4 +263,59 @@ SQLITE: tuple[tuple[str, str], ...] = (
         ALTER TABLE compat_webhooks ADD COLUMN subscription_id TEXT;
         """,
     ),
+    (
+        "0800_targeting_places",
+        """
+        CREATE TABLE places (
+            n INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            subscriber TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            lat REAL,
+            lon REAL,
+            regions TEXT NOT NULL,
+            level TEXT,
+            label TEXT,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX places_subscriber ON places(subscriber, n);
+        CREATE TABLE place_log (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            n INTEGER NOT NULL,
+            op TEXT NOT NULL
+        );
+        """,
+    ),
+    (
+        "0801_targeting_shelters",
+        """
+        CREATE TABLE shelters (
+            n INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            source TEXT NOT NULL,
+            ref TEXT NOT NULL,
+            name TEXT,
+            lat REAL NOT NULL,
+            lon REAL NOT NULL,
+            capacity INTEGER,
+            accessibility TEXT,
+            hours TEXT,
+            address TEXT,
+            kind TEXT,
+            line INTEGER NOT NULL
+        );
+        CREATE INDEX shelters_source ON shelters(source);
+        CREATE TABLE shelter_imports (
+            revision INTEGER PRIMARY KEY AUTOINCREMENT,
+            source TEXT NOT NULL,
+            file TEXT NOT NULL,
+            format TEXT NOT NULL,
+            imported INTEGER NOT NULL,
+            replaced INTEGER NOT NULL,
+            rejected INTEGER NOT NULL,
+            at TEXT NOT NULL,
+            actor TEXT NOT NULL
+        );
+        """,
+    ),
 )

@@ -22,9 +22,11 @@ from sirena.web.routes import (
     index,
     metrics,
     pages,
+    places,
     push,
     regions,
     session,
+    shelters,
     stream,
     webhooks,
     ws,
@@ -63,6 +65,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     for module in (index, pages, alerts, regions, stream):  # pages before regions: /regions/outlines.geojson
         app.include_router(module.router)
     app.include_router(history.router)
+    for module in (places, shelters):
+        app.include_router(module.router)
     compat_alerts_in_ua.include(app, settings)
     compat_ukrainealarm.include(app, settings)
     for module in (webhooks, ws, push, metrics):
