@@ -28,12 +28,13 @@ from sirena.delivery.backoff import Backoff, wait_signal
 from sirena.delivery.errors import MissingExtra, PushSubscriptionNotFound, UnsafeTarget
 from sirena.delivery.filters import CompiledFilter, SubscriptionFilter
 from sirena.delivery.metrics import DeliveryMetrics
-from sirena.domain.model import Event, Status
+from sirena.domain.model import Alert, Event, Status
 from sirena.errors import ValidationFailed
 from sirena.ids import new_id
 from sirena.store import Store
 from sirena.store import delivery as sql
 from sirena.store.delivery import PushRecord, SQLRunner
+from sirena.targeting import AlertArea, PointResolver, RegionClosure
 
 if TYPE_CHECKING:
     from sirena.regions import RegionRegistry
@@ -122,6 +123,8 @@ class WebPush:
         self._retries: set[asyncio.Task[None]] = set()
         self._gone: set[str] = set()
         self._compiled: dict[tuple[str, str], CompiledFilter] = {}
+        self._targeting: tuple[PointResolver, RegionClosure] | None = None
+        self._area: tuple[tuple[str, int], AlertArea] | None = None
         self.cursor = 0
         self._persisted = 0
         self._persisted_at = 0.0
@@ -184,7 +187,7 @@ class WebPush:
             self._gone.clear()
             sent_any = False
             for event in events:
-                targets = [r for r in records if r.id not in self._gone and self._filter(r).matches(event.alert)]
+                targets = [r for r in records if r.id not in self._gone and self.reaches(r, event.alert)]
                 if targets:
                     sent_any = True
                     await asyncio.gather(*(self.deliver(r, event) for r in targets))
@@ -218,20 +221,42 @@ class WebPush:
 
     # -- subscriptions ------------------------------------------------------------------------------------
 
-    def place_regions(self, places: Iterable[Place]) -> list[str]:
-        """The regions each place lies in (the finest outlined level)."""
-        import shapely
+    def _places(self) -> tuple[PointResolver, RegionClosure]:
+        if self._targeting is None:
+            margin = self.settings.place_border_margin_m
+            self._targeting = (PointResolver(self.registry, margin), RegionClosure(self.registry))
+        return self._targeting
 
+    def place_regions(self, places: Iterable[Place]) -> list[str]:
+        """The regions each place lies in or near (the finest outlined level, within the border margin; see
+        :class:`sirena.targeting.PointResolver`)."""
         found: dict[str, None] = {}
         for i, place in enumerate(places):
-            if not (-90 <= place.lat <= 90 and -180 <= place.lon <= 180):
-                raise ValidationFailed("error.push_place_outside", field=f"places.{i}", lat=place.lat, lon=place.lon)
-            covered, partial = self.registry.regions_for_geometry(shapely.Point(place.lon, place.lat))
-            hits = [*covered, *partial]
+            hits: tuple[str, ...] = ()
+            if -90 <= place.lat <= 90 and -180 <= place.lon <= 180:
+                with contextlib.suppress(ValidationFailed):
+                    hits = self._places()[0].resolve(place.lat, place.lon).regions
             if not hits:
                 raise ValidationFailed("error.push_place_outside", field=f"places.{i}", lat=place.lat, lon=place.lon)
             found.update(dict.fromkeys(hits))
         return list(found)
+
+    def reaches(self, record: PushRecord, alert: Alert) -> bool:
+        """The subscription's filter; and for a polygon or circle alert, a subscription with places is reached
+        only by a place inside the area (exactly, as :class:`sirena.targeting.AlertArea` decides) or by one of
+        the regions it asked for itself."""
+        if not self._filter(record).matches(alert):
+            return False
+        places = record.filter.get("places") or []
+        if not places or not alert.target.is_geometry:
+            return True
+        key = (alert.id, alert.version)
+        if self._area is None or self._area[0] != key:
+            self._area = (key, AlertArea.of(alert, self._places()[1]))
+        area = self._area[1]
+        if area.points_inside([p[1] for p in places], [p[0] for p in places]).any():
+            return True
+        return any(r in area.affected for r in record.filter.get("own_regions") or ())
 
     async def subscribe(
         self,
@@ -254,7 +279,8 @@ class WebPush:
         flt = SubscriptionFilter(
             regions=tuple(dict.fromkeys(wanted)) if wanted is not None else None, statuses=statuses
         )
-        as_dict = flt.to_dict() | {"places": [[p.lat, p.lon] for p in places]}
+        own = list(regions) if regions is not None else None
+        as_dict = flt.to_dict() | {"places": [[p.lat, p.lon] for p in places], "own_regions": own}
         record = PushRecord(new_id(_utc()), endpoint, p256dh, auth, as_dict, lang)
         stored, created = cast(
             "tuple[PushRecord, bool]", await self.sql.transaction(lambda c: sql.upsert_push(c, record))
