@@ -33,7 +33,10 @@ def notification(event: Event, registry: RegionRegistry, lang: str) -> dict[str,
         title = headline
     where = region_names(registry, alert.touched_regions, lang)
     instruction = alert.instruction.get(lang) or alert.instruction.get("en") or ""
-    body = " · ".join(part for part in (where, instruction) if part)
+    shelter = ""
+    if alert.time_to_shelter_s is not None and event.type in {EventType.ISSUED, EventType.UPDATED}:
+        shelter = messages.t("targeting.tts.short", lang, seconds=alert.time_to_shelter_s)  # first: how long
+    body = " · ".join(part for part in (shelter, where, instruction) if part)
     payload: dict[str, Any] = {
         "seq": event.seq,
         "type": event.type.value,
