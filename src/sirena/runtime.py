@@ -62,7 +62,11 @@ class Runtime:
         self._clock = clock
         self.store: Store = open_store(settings.database_url)
         self.bus: Bus = open_bus(settings.bus_url)
-        self.hub = Hub(queue_size=settings.stream_queue_size, max_buffer=settings.stream_client_buffer_bytes)
+        self.hub = Hub(
+            queue_size=settings.stream_queue_size,
+            max_buffer=settings.stream_client_buffer_bytes,
+            slice_s=settings.stream_slice_ms / 1000,
+        )
         self.delivery = Delivery(settings, self.hub)
         self.service: AlertService
         self.places: PlaceRegistry
@@ -92,6 +96,11 @@ class Runtime:
         self._tasks.append(asyncio.create_task(self._relay(), name="sirena-relay"))
         self._tasks.append(asyncio.create_task(self._poll(), name="sirena-relay-poll"))
         self._tasks.append(asyncio.create_task(self._heartbeat(), name="sirena-heartbeat"))
+        if self.settings.loop_lag_probe_ms > 0:
+            from sirena.stream.lag import LoopLagProbe
+
+            probe = LoopLagProbe(self.settings.loop_lag_probe_ms / 1000, self.delivery.metrics.registry)
+            self._tasks.append(asyncio.create_task(probe.run(), name="sirena-loop-lag"))
         from sirena.history.follower import rollup_tasks
 
         self._tasks.extend(rollup_tasks(self.store, self.bus))

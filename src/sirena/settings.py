@@ -60,6 +60,16 @@ class Settings:
     stream_client_buffer_bytes: int = _setting(
         262_144, "Unsent bytes a live-stream client may fall behind by before it is disconnected to resume."
     )
+    stream_slice_ms: float = _setting(
+        5.0,
+        "Longest time one piece of a live-stream fan-out keeps the event loop; a larger fan-out goes on at the "
+        "next turn, so nothing else waits longer. 0: write to every client at once.",
+    )
+    loop_lag_probe_ms: float = _setting(
+        0.0,
+        "Measure how late the event loop wakes up, every this many milliseconds, and show it in `/metrics` "
+        "(`sirena_event_loop_lag_seconds`). 0: off.",
+    )
     gc_freeze: bool = _setting(
         True, "After start-up, move long-lived objects out of the garbage collector's reach (shorter pauses)."
     )

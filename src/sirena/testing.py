@@ -85,13 +85,16 @@ async def api(folder: Path, **overrides: Any) -> AsyncIterator[Api]:
 
 
 @contextlib.asynccontextmanager
-async def serve(runtime: Runtime, host: str = "127.0.0.1") -> AsyncIterator[str]:
-    """Serve ``runtime`` with uvicorn on an ephemeral port in this event loop; yields the base URL."""
+async def serve(runtime: Runtime, host: str = "127.0.0.1", *, front: bool = True) -> AsyncIterator[str]:
+    """Serve ``runtime`` with uvicorn on an ephemeral port in this event loop; yields the base URL. With
+    ``front=False`` the live streams go through the ASGI app too, as on any other ASGI server."""
     import uvicorn
 
     from sirena.web.server import config
 
-    server = uvicorn.Server(config(create_app(runtime=runtime), host, 0, "warning"))
+    app = create_app(runtime=runtime)
+    made = config(app, host, 0, "warning") if front else uvicorn.Config(app, host=host, port=0, log_level="warning")
+    server = uvicorn.Server(made)
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():

@@ -1,4 +1,5 @@
-"""`/api/v1/ws`: the SSE stream's frames, filters and resume over WebSocket, against a real server."""
+"""`/api/v1/ws`: the SSE stream's frames, filters and resume over WebSocket, against a real server: the front of
+`sirena serve` (which writes frames straight to sockets) and the ASGI route (any other ASGI server)."""
 
 from __future__ import annotations
 
@@ -17,12 +18,12 @@ from sirena import auth, testing
 from sirena.runtime import Runtime
 
 
-@pytest.fixture
-async def live(tmp_path: Path) -> AsyncIterator[tuple[Runtime, str, dict[str, str]]]:
+@pytest.fixture(params=["front", "asgi"])
+async def live(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[tuple[Runtime, str, dict[str, str]]]:
     settings = testing.settings_for(tmp_path, stream_heartbeat_s=0.3, ws_hello_s=0.2)
     async with testing.running(settings) as rt:
         token, _ = await auth.create(rt.store, "test")
-        async with testing.serve(rt) as base:
+        async with testing.serve(rt, front=request.param == "front") as base:
             yield rt, base, {"Authorization": f"Bearer {token}"}
 
 
@@ -126,7 +127,7 @@ async def test_ping_pong_heartbeats_and_errors(live: tuple[Runtime, str, dict[st
 
 async def test_a_client_that_cannot_keep_up_is_cut_off_and_counted(tmp_path: Path) -> None:
     settings = testing.settings_for(tmp_path, stream_queue_size=2, ws_hello_s=0.05)
-    async with testing.running(settings) as rt, testing.serve(rt) as base:
+    async with testing.running(settings) as rt, testing.serve(rt, front=False) as base:
         from sirena.domain import AlertDraft, Target
 
         for region in ("31", "14", "8", "9"):
@@ -146,3 +147,31 @@ async def test_a_client_that_cannot_keep_up_is_cut_off_and_counted(tmp_path: Pat
             page = (await http.get("/metrics")).text
         assert "sirena_stream_dropped_clients_total 1.0" in page
         assert "sirena_websocket_clients 0.0" in page
+
+
+async def test_later_messages_change_filters_and_resume(live: tuple[Runtime, str, dict[str, str]]) -> None:
+    _, base, headers = live
+    async with connect(ws_url(base, "?regions=31")) as ws:
+        assert (await frame(ws))["type"] == "snapshot"
+        kyiv = await post(base, headers, "/api/v1/alerts", {"regions": ["31"]})
+        assert (await frame(ws))["alert"]["id"] == kyiv["id"]
+        heartbeat = await frame(ws, skip=())
+        assert heartbeat == {"type": "heartbeat", "seq": 1}
+        await ws.send(json.dumps({"regions": ["14"]}))
+        assert await frame(ws) == {"type": "snapshot", "seq": 1, "alerts": []}
+        await post(base, headers, "/api/v1/alerts", {"regions": ["31"]})
+        kharkiv = await post(base, headers, "/api/v1/alerts", {"regions": ["14"]})
+        assert (await frame(ws))["alert"]["id"] == kharkiv["id"]
+        await ws.send(json.dumps({"regions": ["31", "14"], "last_seq": 1}))
+        assert [(await frame(ws))["seq"] for _ in range(2)] == [2, 3]  # exactly the events after 1, no snapshot
+
+
+async def test_a_stopping_server_asks_clients_to_come_back(live: tuple[Runtime, str, dict[str, str]]) -> None:
+    rt, base, _ = live
+    async with connect(ws_url(base)) as ws:
+        assert (await frame(ws))["type"] == "snapshot"
+        rt.hub.close()  # what draining a node does
+        with pytest.raises(ConnectionClosed) as closed:
+            await frame(ws)
+        assert closed.value.rcvd is not None
+        assert closed.value.rcvd.code == 1013

@@ -36,7 +36,7 @@ class _HubCollector(Collector):
         yield GaugeMetricFamily(
             "sirena_stream_clients",
             "Live-stream clients (SSE and WebSocket) connected now.",
-            value=len(self.hub.clients),
+            value=len(self.hub.clients) + self.hub.direct_count,
         )
 
     def describe(self) -> Iterable[Metric]:

@@ -1,10 +1,11 @@
-"""The front door of ``sirena serve``: a uvicorn HTTP protocol class that serves the live SSE stream itself and
-hands every other request to uvicorn's own protocol (and so to the ASGI app).
+"""The front door of ``sirena serve``: a uvicorn HTTP protocol class that serves the live streams itself (SSE at
+``/api/v1/stream``, WebSocket at ``/api/v1/ws``, see :mod:`sirena.web.front_ws`) and hands every other request
+to uvicorn's own protocol (and so to the ASGI app).
 
 A stream connection is answered with a plain ``text/event-stream`` body (no chunked encoding, ``Connection:
 close``), so every client receives byte-identical frames that the hub encodes once and writes straight to the
-transports. The ASGI route ``/api/v1/stream`` stays for servers without this front (tests through ASGI, other
-ASGI servers); both share the filters, resume rules and frames.
+transports. The ASGI routes stay for servers without this front (tests through ASGI, other ASGI servers); both
+share the filters, resume rules and frames.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sirena.errors import SirenaError, ValidationFailed
 from sirena.protocol import sse
 from sirena.stream.direct import catch_up
 from sirena.stream.hub import DirectClient
+from sirena.web.front_ws import WebSocketSession, wants_websocket
 from sirena.web.problems import MEDIA_TYPE, problem_body
 
 if TYPE_CHECKING:
@@ -47,6 +49,7 @@ class FrontProtocol(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.head = bytearray()
         self.client: DirectClient | None = None
+        self.session: WebSocketSession | None = None
         self.runtime: Runtime | None = None
 
     # -- asyncio.Protocol -----------------------------------------------------------------------------------
@@ -55,6 +58,9 @@ class FrontProtocol(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]
 
     def data_received(self, data: bytes) -> None:
+        if self.session is not None:
+            self.session.data_received(data)
+            return
         if self.client is not None:
             return  # a stream client has nothing more to say; its requests end with the connection
         self.head += data
@@ -70,17 +76,23 @@ class FrontProtocol(asyncio.Protocol):
         headers = _headers(rest)
         if method == b"GET" and path == STREAM_PATH and "upgrade" not in headers:
             self._start_stream(query.decode("latin-1"), headers)
+        elif wants_websocket(method, path, headers):
+            self._start_websocket(query.decode("latin-1"), headers)
         else:
             self._hand_over()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self.session is not None:
+            self.session.connection_lost()
         if self.client is not None and self.runtime is not None:
             self.runtime.hub.detach(self.client)
         self.server_state.connections.discard(self)
 
     def shutdown(self) -> None:
         """Called by uvicorn on graceful shutdown: tell the client when to come back, then close."""
-        if self.transport is not None and not self.transport.is_closing():
+        if self.session is not None:
+            self.session.shutdown()
+        elif self.transport is not None and not self.transport.is_closing():
             retry = self.runtime.settings.stream_retry_ms if self.runtime else 2000
             self.transport.write(sse.retry(retry))
             self.transport.close()
@@ -105,7 +117,7 @@ class FrontProtocol(asyncio.Protocol):
         params = {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()}
         try:
             flt = stream_filter(rt, params.get("regions"), params.get("statuses"))
-            last = resume_point(headers.get("last-event-id"), _since(params.get("since_seq")))
+            last = resume_point(headers.get("last-event-id"), since_value(params.get("since_seq")))
         except SirenaError as exc:
             self._refuse(exc, headers)
             return
@@ -116,6 +128,15 @@ class FrontProtocol(asyncio.Protocol):
         task = asyncio.get_running_loop().create_task(self._catch_up(rt, self.client, last))
         self.server_state.tasks.add(task)
         task.add_done_callback(self.server_state.tasks.discard)
+
+    def _start_websocket(self, query: str, headers: dict[str, str]) -> None:
+        assert self.transport is not None
+        rt: Runtime = self.config.app.state.runtime
+        self.runtime = rt
+        self.server_state.connections.add(self)
+        self.session = WebSocketSession(rt, self.transport, self.server_state.tasks)
+        raw, self.head = bytes(self.head), bytearray()
+        self.session.start(raw, query, headers)
 
     async def _catch_up(self, rt: Runtime, client: DirectClient, last: int | None) -> None:
         try:
@@ -145,7 +166,8 @@ def _headers(block: bytes) -> dict[str, str]:
     return out
 
 
-def _since(value: str | None) -> int | None:
+def since_value(value: str | None) -> int | None:
+    """``since_seq`` from a query string."""
     if value is None or value == "":
         return None
     if not value.isdigit():
