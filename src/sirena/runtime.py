@@ -17,6 +17,7 @@ from pathlib import Path
 
 from sirena.auth.audit import record_settings
 from sirena.bus import Bus, open_bus
+from sirena.cap.exchange import CapExchange
 from sirena.delivery import Delivery
 from sirena.domain.model import Event
 from sirena.protocol import sse
@@ -69,6 +70,7 @@ class Runtime:
         )
         self.delivery = Delivery(settings, self.hub)
         self.service: AlertService
+        self.cap: CapExchange
         self.places: PlaceRegistry
         self.shelters = ShelterDirectory(self.store)
         self.published_seq = 0
@@ -87,6 +89,7 @@ class Runtime:
         registry = self._given_registry or await resolve_regions(self.settings, self.store)
         shelter_times = TimeToShelter.from_setting(self.settings.time_to_shelter_file, registry)
         self.service = AlertService(self.store, registry, self._clock, time_to_shelter=shelter_times)
+        self.cap = CapExchange(self.settings, self.service)
         margin = self.settings.place_border_margin_m
         self.places = PlaceRegistry(self.store, registry, time_to_shelter=shelter_times, margin_m=margin)
         await self.bus.start()
@@ -109,6 +112,8 @@ class Runtime:
             from sirena.history.demo import DemoFeed
 
             self._tasks.append(asyncio.create_task(DemoFeed(self).run(), name="sirena-demo"))
+        if self.cap.puller is not None:
+            self._tasks.append(asyncio.create_task(self.cap.follow(), name="sirena-cap-pull"))
         self.started = True
         if self.settings.gc_freeze:
             gc.collect()

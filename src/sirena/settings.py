@@ -188,7 +188,7 @@ class Settings:
         "`sender` of the CAP Sirena writes, and part of every CAP identifier (`sirena@alerts.example.org`). "
         "Empty: `sirena@` and this machine's host name.",
     )
-    cap_signing_key: Secret = _setting(
+    cap_signing_key: Secret = _setting(  # noqa: RUF009 - a Secret is an immutable str
         Secret(""), "Path of the PEM private key (RSA or EC) that signs emitted CAP. Empty: unsigned.", secret=True
     )
     cap_signing_cert: str = _setting("", "Path of the PEM certificate of the CAP signing key, carried in signatures.")

@@ -4,7 +4,7 @@ Every command takes ``--database-url``; errors print one line on stderr and exit
 commands lives in its own module and registers itself on :data:`main` when imported here.
 """
 
-from sirena.cli import admin, alerts, audit, history, shelters, tokens, users
+from sirena.cli import admin, alerts, audit, cap, history, shelters, tokens, users
 from sirena.cli.core import main
 
-__all__ = ["admin", "alerts", "audit", "history", "main", "shelters", "tokens", "users"]
+__all__ = ["admin", "alerts", "audit", "cap", "history", "main", "shelters", "tokens", "users"]

@@ -318,4 +318,35 @@ SQLITE: tuple[tuple[str, str], ...] = (
         );
         """,
     ),
+    (
+        "0700_cap_messages",
+        """
+        CREATE TABLE cap_messages (
+            sender TEXT NOT NULL,
+            identifier TEXT NOT NULL,
+            sent TEXT NOT NULL,
+            msg_type TEXT NOT NULL,
+            status TEXT NOT NULL,
+            alert_id TEXT,
+            outcome TEXT NOT NULL,
+            origin TEXT NOT NULL,
+            signature TEXT NOT NULL,
+            received_at TEXT NOT NULL,
+            body TEXT NOT NULL,
+            PRIMARY KEY (sender, identifier, sent)
+        );
+        CREATE INDEX cap_messages_alert ON cap_messages(alert_id);
+        CREATE TABLE cap_references (
+            sender TEXT NOT NULL,
+            identifier TEXT NOT NULL,
+            sent TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            ref_sender TEXT NOT NULL,
+            ref_identifier TEXT NOT NULL,
+            ref_sent TEXT NOT NULL,
+            PRIMARY KEY (sender, identifier, sent, position)
+        );
+        CREATE INDEX cap_references_target ON cap_references(ref_sender, ref_identifier, ref_sent);
+        """,
+    ),
 )

@@ -16,6 +16,7 @@ from sirena.web.routes import (
     alerts,
     approvals,
     audit,
+    cap,
     compat_alerts_in_ua,
     compat_ukrainealarm,
     history,
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     security.install(app, settings)
     for module in (approvals, audit, session):
         app.include_router(module.router)
+    app.include_router(cap.router)  # before alerts: /api/v1/alerts/{id}.cap is not an alert id
     for module in (index, pages, alerts, regions, stream):  # pages before regions: /regions/outlines.geojson
         app.include_router(module.router)
     app.include_router(history.router)
