@@ -10,6 +10,7 @@
 
   let token = sessionStorage.getItem(TOKEN);
   let csrf = null; // with a session (name and password), writes carry this instead of a token
+  let me = null; // the signed-in user's name, with a session: their own requests are not theirs to decide
   let rows = null; // every region, for names, search and the tree
   let editing = null; // the alert being updated, or null for a new one
   let drawing = false;
@@ -87,7 +88,9 @@
       $("login-error").textContent = response.status === 401 ? S.t("web.console.bad_login") : data.detail || String(response.status);
       return;
     }
-    csrf = (await response.json()).csrf_token;
+    const opened = await response.json();
+    csrf = opened.csrf_token;
+    me = opened.user ? opened.user.name : null;
     token = null;
     $("login-error").textContent = "";
     start();
@@ -100,7 +103,9 @@
     $("login-form").hidden = false;
     $("token-way").open = false;
     if (!response.ok) return false;
-    csrf = (await response.json()).csrf_token;
+    const current = await response.json();
+    csrf = current.csrf_token;
+    me = current.user ? current.user.name : null;
     return true;
   }
 
@@ -607,7 +612,7 @@
           { "data-approval": item.id },
           S.el("strong", { text: `${item.action}: ${(item.regions || []).map(name).join(", ")}` }),
           S.el("p", { class: "muted small", text: `${S.t("web.console.by", { issuer: item.requested_by })} · ${S.time(item.requested_at)} · ${(item.reasons || []).join(", ")}` }),
-          S.el(
+          item.requested_by === me ? null : S.el(
             "div",
             { class: "row" },
             S.el("button", { type: "button", "data-action": "approve", text: S.t("web.console.approve"), onclick: () => decide(item, "approve") }),
