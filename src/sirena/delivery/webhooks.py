@@ -15,7 +15,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from sirena.delivery import address, signing
 from sirena.delivery.errors import UnsafeTarget, WebhookNotFound
@@ -27,6 +27,7 @@ from sirena.store import delivery as sql
 from sirena.store.delivery import Attempt, NewMessage, SQLRunner, WebhookMessage, WebhookSubscription
 
 if TYPE_CHECKING:
+    from sirena.delivery.nearby import Nearby
     from sirena.regions import RegionRegistry
     from sirena.service import AlertService
     from sirena.settings import Settings
@@ -43,6 +44,8 @@ class FormatContext:
 
     registry: RegionRegistry
     service: AlertService
+    nearby: Nearby | None = None
+    """Decides geometry alerts for subscriptions with places and names their nearest shelters."""
 
 
 WebhookFormat = Callable[[Event, WebhookSubscription, FormatContext], Awaitable[Sequence[str]]]
@@ -51,8 +54,14 @@ delivered as its own message, in order."""
 
 
 async def native_format(event: Event, subscription: WebhookSubscription, context: FormatContext) -> Sequence[str]:
-    """The live stream's ``data:`` object, byte for byte."""
-    return [dumps(event_to_dict(event))]
+    """The live stream's ``data:`` object, byte for byte; for a subscription with places, an issued or updated
+    alert adds a ``nearby`` member (the nearest shelters, see :mod:`sirena.delivery.nearby`)."""
+    body = event_to_dict(event)
+    if context.nearby is not None and subscription.filter.get("places"):
+        near = await context.nearby.for_event(event, subscription.filter)
+        if near is not None:
+            body["nearby"] = near
+    return [dumps(body)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +75,8 @@ class WebhookSpec:
     headers: Mapping[str, str] = field(default_factory=dict)
     owner: str | None = None
     secret: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    """Stored with the filter: ``places`` and ``own_regions`` (see :mod:`sirena.delivery.nearby`)."""
 
 
 class Webhooks:
@@ -123,7 +134,7 @@ class Webhooks:
             id=new_id(_utc()),
             url=spec.url,
             secret=secret,
-            filter=spec.filter.to_dict(),
+            filter=spec.filter.to_dict() | dict(spec.extra),
             kind=spec.kind,
             format=spec.format,
             headers=dict(spec.headers),
@@ -153,10 +164,11 @@ class Webhooks:
         headers: Mapping[str, str] | None = None,
     ) -> WebhookSubscription:
         """Change the URL, filter or extra headers; messages already queued go to the new URL."""
-        await self.get(sub_id, kind=kind)
+        current = await self.get(sub_id, kind=kind)
         if url is not None:
             await self.check_url(url)
-        as_dict = filter.to_dict() if filter is not None else None
+        kept = {k: current.filter[k] for k in ("places", "own_regions") if k in current.filter}
+        as_dict = filter.to_dict() | kept if filter is not None else None
         updated = await self.store.transaction(
             lambda c: sql.update_subscription(c, sub_id, url=url, filter=as_dict, headers=headers)
         )
