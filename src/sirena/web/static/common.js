@@ -74,6 +74,7 @@ const Sirena = (() => {
       sw.lang = lang === "uk" ? "en" : "uk";
       sw.setAttribute("aria-label", t("web.lang_switch_label"));
     }
+    document.dispatchEvent(new Event("sirena:texts")); // for layers drawn by their own scripts
   }
 
   /** Start with the stored language (or the one the server chose), and wire the switch button. */

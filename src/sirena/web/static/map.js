@@ -38,6 +38,7 @@
     } catch (_) {
       /* not kept in private mode */
     }
+    document.dispatchEvent(new Event("sirena:places"));
   }
 
   const live = new S.LiveAlerts({
@@ -224,6 +225,12 @@
     $("locate").addEventListener("click", () => {
       navigator.geolocation.getCurrentPosition(
         (position) => {
+          try {
+            localStorage.setItem("sirena.where", JSON.stringify({ lat: position.coords.latitude, lon: position.coords.longitude }));
+          } catch (_) {
+            /* private mode */
+          }
+          document.dispatchEvent(new Event("sirena:places"));
           const id = regionAt(position.coords.longitude, position.coords.latitude);
           if (!id) {
             $("notify-status").textContent = S.t("web.places.outside");
