@@ -61,7 +61,7 @@ class Settings:
         262_144, "Unsent bytes a live-stream client may fall behind by before it is disconnected to resume."
     )
     stream_slice_ms: float = _setting(
-        5.0,
+        2.0,
         "Longest time one piece of a live-stream fan-out keeps the event loop; a larger fan-out goes on at the "
         "next turn, so nothing else waits longer. 0: write to every client at once.",
     )

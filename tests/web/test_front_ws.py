@@ -122,7 +122,7 @@ async def test_a_fan_out_written_in_slices_keeps_every_clients_order(tmp_path: P
             await issue(rt, region)
         events = await rt.store.events_after(0)
         sse_clients = []
-        for _ in range(300):  # more than one slice (128 clients between looks at the clock)
+        for _ in range(300):  # more than one slice (32 clients between looks at the clock)
             reader, writer = await asyncio.open_connection(host, int(port))
             writer.write(f"GET /api/v1/stream?since_seq={len(events)} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
             sse_clients.append((reader, writer))

@@ -29,8 +29,11 @@ from sirena.protocol import sse, ws
 from sirena.protocol.alert_json import dumps, event_to_dict
 from sirena.stream.filter import EventFilter
 
-BATCH = 128
+BATCH = 32
 """Direct clients written between two looks at the clock."""
+FIRST_SLICE_S = 0.0005
+"""What the publishing call itself writes before the rest of the fan-out goes on at the next loop turns: the
+first clients hear at once, and the caller (the relay, the other bus handlers) is held up only briefly."""
 
 
 @dataclass(frozen=True, eq=False, slots=True)
@@ -142,7 +145,7 @@ class HubStats:
 class Hub:
     queue_size: int = 256
     max_buffer: int = 256 * 1024
-    slice_s: float = 0.005
+    slice_s: float = 0.002
     """Longest time one piece of a fan-out keeps the event loop (``<= 0``: write every client at once)."""
     clients: set[Client] = field(default_factory=set)
     direct: dict[tuple[EventFilter, Wire], _Group] = field(default_factory=dict)
@@ -251,12 +254,12 @@ class Hub:
                 continue
             queued.queue.put_nowait((event, frames.of(SSE)))
         if self._slices and not self._scheduled:
-            self._pump()
+            self._pump(min(self.slice_s, FIRST_SLICE_S) if self.slice_s > 0 else 0.0)
 
-    def _pump(self) -> None:
-        """Write pending slices in order until the time budget is spent; then continue on the next loop turn."""
+    def _pump(self, budget: float) -> None:
+        """Write pending slices in order until ``budget`` seconds are spent (``<= 0``: no limit); then continue
+        on the next loop turn."""
         self._scheduled = False
-        budget = self.slice_s
         deadline = time.perf_counter() + budget
         limit = self.max_buffer
         slices = self._slices
@@ -285,7 +288,7 @@ class Hub:
 
     def _later(self) -> None:
         self._scheduled = True
-        asyncio.get_running_loop().call_soon(self._pump)
+        asyncio.get_running_loop().call_soon(self._pump, self.slice_s)
 
     def heartbeat(self) -> None:
         """A heartbeat to every live direct client, so proxies and clients see the stream is alive (a WebSocket

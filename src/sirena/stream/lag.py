@@ -3,7 +3,11 @@ much later than asked it woke up. A long fan-out, a garbage collection or any bl
 
 Enabled by ``SIRENA_LOOP_LAG_PROBE_MS``; the figures are in ``/metrics`` as the histogram
 ``sirena_event_loop_lag_seconds`` and the gauge ``sirena_event_loop_lag_max_seconds`` (the worst since start).
-The loop's timers have a resolution of about a millisecond, so lags below that are noise.
+A lag has two causes: the loop's thread was busy running something (a long callback, a garbage collection), or
+it was not running at all (the machine's other processes had the cores, or another thread of this process held
+the interpreter lock). The histogram ``sirena_event_loop_busy_seconds`` counts only the first: the part of each
+lag the loop's thread spent on the CPU. The loop's timers have a resolution of about a millisecond, so lags below
+that are noise.
 """
 
 from __future__ import annotations
@@ -47,16 +51,23 @@ class LoopLagProbe:
         self.worst_gauge = Gauge(
             "sirena_event_loop_lag_max_seconds", "The longest event-loop lag seen since start.", registry=registry
         )
+        self.busy = Histogram(
+            "sirena_event_loop_busy_seconds",
+            "The part of each event-loop lag the loop's thread spent running (not waiting for a core or the GIL).",
+            buckets=BUCKETS,
+            registry=registry,
+        )
         self.worst = 0.0
 
     async def run(self) -> None:
         interval = self.interval_s
-        clock = time.perf_counter
+        clock, cpu = time.perf_counter, time.thread_time
         while True:
-            asked = clock()
+            asked, ran = clock(), cpu()
             await asyncio.sleep(interval)
             lag = max(0.0, clock() - asked - interval)
             self.histogram.observe(lag)
+            self.busy.observe(min(lag, cpu() - ran))
             if lag > self.worst:
                 self.worst = lag
                 self.worst_gauge.set(lag)
