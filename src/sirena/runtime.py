@@ -18,6 +18,7 @@ from pathlib import Path
 from sirena.auth.audit import record_settings
 from sirena.bus import Bus, open_bus
 from sirena.cap.exchange import CapExchange
+from sirena.cluster import Leases, node_name
 from sirena.delivery import Delivery
 from sirena.domain.model import Event
 from sirena.protocol import sse
@@ -56,13 +57,27 @@ def _nothing() -> None:
     return None
 
 
+def _both(first: Callable[[], None], second: Callable[[], None]) -> Callable[[], None]:
+    def undo() -> None:
+        first()
+        second()
+
+    return undo
+
+
 class Runtime:
     def __init__(self, settings: Settings, *, clock: Clock = utcnow, registry: RegionRegistry | None = None) -> None:
         self.settings = settings
         self._given_registry = registry
         self._clock = clock
         self.store: Store = open_store(settings.database_url)
-        self.bus: Bus = open_bus(settings.bus_url)
+        self.node_id = settings.node_id or node_name(settings.port)
+        self.bus: Bus = open_bus(
+            settings.bus_url, stream=settings.bus_stream, log=self.store, name=f"sirena {self.node_id}"
+        )
+        self.leases = Leases(self.store, self.node_id, settings.lease_ttl_s)
+        self.draining = False
+        """Set when the node is stopping: it reports itself not ready and live clients are told to go."""
         self.hub = Hub(
             queue_size=settings.stream_queue_size,
             max_buffer=settings.stream_client_buffer_bytes,
@@ -77,6 +92,7 @@ class Runtime:
         self._relay_queue: asyncio.Queue[Sequence[Event] | None] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._unsubscribe: Callable[[], None] = _nothing
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.started = False
 
     @property
@@ -84,6 +100,7 @@ class Runtime:
         return self.service.registry
 
     async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
         await self.store.open()
         await record_settings(self.store, self.settings)
         registry = self._given_registry or await resolve_regions(self.settings, self.store)
@@ -93,8 +110,8 @@ class Runtime:
         margin = self.settings.place_border_margin_m
         self.places = PlaceRegistry(self.store, registry, time_to_shelter=shelter_times, margin_m=margin)
         await self.bus.start()
-        self._unsubscribe = self.bus.subscribe(self.hub.publish)
-        self.published_seq = await self.store.last_seq()
+        self._unsubscribe = _both(self.bus.subscribe(self._observed), self.bus.subscribe(self.hub.publish))
+        self.published_seq = self.hub.last_seq = await self.store.last_seq()
         self.store.add_commit_listener(self._relay_queue.put_nowait)
         self._tasks.append(asyncio.create_task(self._relay(), name="sirena-relay"))
         self._tasks.append(asyncio.create_task(self._poll(), name="sirena-relay-poll"))
@@ -107,13 +124,15 @@ class Runtime:
         from sirena.history.follower import rollup_tasks
 
         self._tasks.extend(rollup_tasks(self.store, self.bus))
+        await self.leases.start()
         await self.delivery.start(self)
         if self.settings.demo:
             from sirena.history.demo import DemoFeed
 
             self._tasks.append(asyncio.create_task(DemoFeed(self).run(), name="sirena-demo"))
         if self.cap.puller is not None:
-            self._tasks.append(asyncio.create_task(self.cap.follow(), name="sirena-cap-pull"))
+            follow = self.leases.exclusive("cap-pull", self.cap.follow)  # one node of a cluster pulls the feeds
+            self._tasks.append(asyncio.create_task(follow, name="sirena-cap-pull"))
         self.started = True
         if self.settings.gc_freeze:
             gc.collect()
@@ -129,6 +148,7 @@ class Runtime:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        await self.leases.stop()
         self._unsubscribe()
         await self.bus.close()
         await self.store.close()
@@ -145,7 +165,7 @@ class Runtime:
                 for event in batch:
                     if event.seq == self.published_seq + 1:
                         await self.bus.publish(event)
-                        self.published_seq = event.seq
+                        self.published_seq = max(self.published_seq, event.seq)
             except Exception:  # a failed publish must not stop the relay; the poll retries from the log
                 log.exception("relay failed to publish; will retry from the event log")
 
@@ -155,13 +175,29 @@ class Runtime:
             if not events:
                 return
             for event in events:
+                if event.seq <= self.published_seq:  # another node's publish came round meanwhile
+                    continue
                 await self.bus.publish(event)
-                self.published_seq = event.seq
+                self.published_seq = max(self.published_seq, event.seq)
 
     async def _heartbeat(self) -> None:
         while True:
             await asyncio.sleep(self.settings.stream_heartbeat_s)
             self.hub.heartbeat()
+
+    def _observed(self, event: Event) -> None:
+        """An event reached this node's handlers (with several nodes: maybe published by another one), so the
+        relay need not publish it again."""
+        if event.seq > self.published_seq:
+            self.published_seq = event.seq
+
+    def begin_drain(self) -> None:
+        """The node is about to stop (SIGTERM): report not ready and tell live clients to reconnect elsewhere.
+        Safe to call from a signal handler."""
+        self.draining = True
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self.hub.close, sse.retry(self.settings.stream_retry_ms))
 
     async def _poll(self) -> None:
         while True:

@@ -35,9 +35,14 @@ def _setting(default: Any, help: str, *, secret: bool = False) -> Any:
 class Settings:
     database_url: str = _setting(
         "sqlite:///var/sirena.db",
-        "Where alerts, events and accounts are stored: `sqlite:///relative/path.db`, `sqlite:////absolute/path.db`.",
+        "Where alerts, events and accounts are stored: `sqlite:///relative/path.db`, `sqlite:////absolute/path.db`, "
+        "or `postgresql://user@host:5432/database` for several nodes sharing one database (extra `postgres`).",
     )
-    bus_url: str = _setting("memory://", "Event bus between the store and live channels: `memory://` (one process).")
+    bus_url: str = _setting(
+        "memory://",
+        "Event bus between the store and live channels: `memory://` (one process) or `nats://host:4222` "
+        "(NATS JetStream, several nodes; extra `nats`).",
+    )
     regions: str = _setting(
         "",
         "Region set: a built-in country code (`ua`) or a region file path. Empty: the set loaded with "
@@ -85,6 +90,21 @@ class Settings:
     )
     relay_poll_s: float = _setting(
         1.0, "How often the server looks for events committed by other processes (CLI, other writers)."
+    )
+    bus_stream: str = _setting(
+        "sirena",
+        "JetStream stream (and subject prefix) of a NATS bus; deployments sharing a NATS server use different names.",
+    )
+    node_id: str = _setting(
+        "", "This node's name in a cluster (work leases, logs, health); unique per node. Empty: host name and port."
+    )
+    lease_ttl_s: float = _setting(
+        15.0,
+        "How long a node's claim on shared work (a webhook queue, Web Push, MQTT, a CAP feed) lasts without "
+        "renewal: how soon another node takes over from a dead one.",
+    )
+    shutdown_grace_s: float = _setting(
+        10.0, "On SIGTERM: how long to wait for requests to finish after live clients were told to reconnect."
     )
     log_level: str = _setting("info", "Log level: debug, info, warning, error.")
     webhooks: bool = _setting(True, "Deliver events to webhook subscriptions (`/api/v1/webhooks`).")
@@ -227,8 +247,18 @@ class Settings:
         out: dict[str, Any] = {}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            out[f.name] = "**********" if f.metadata.get("secret") and value else value
+            out[f.name] = "**********" if f.metadata.get("secret") and value else _hide_password(value)
         return out
+
+
+def _hide_password(value: Any) -> Any:
+    """``scheme://user:password@host/…`` with the password masked (database and bus URLs may carry one)."""
+    if isinstance(value, str) and "://" in value:
+        scheme, _, rest = value.partition("://")
+        userinfo, at, host = rest.rpartition("@")
+        if at and ":" in userinfo:
+            return f"{scheme}://{userinfo.split(':', 1)[0]}:**********@{host}"
+    return value
 
 
 @dataclass(frozen=True, slots=True)

@@ -73,6 +73,8 @@ VIEWS: dict[str, tuple[str, ...]] = {
     ),
     "/compat/ukrainealarm/api/v3/alerts/{region_id}": ("/compat/ukrainealarm/api/v3/alerts/{region}",),
     "/api/v1/places/{place_id}/alerts": ("/api/v1/places/{place}/alerts",),
+    "/api/v1/advisories": ("/api/v1/advisories",),
+    "/api/v1/reports": ("/api/v1/reports", "/api/v1/reports?active=true"),
 }
 
 # Views of one alert, asked by its id: they must say it is an exercise.
@@ -88,6 +90,8 @@ NOT_ALERT_CHANNELS: dict[str, str] = {
     "/docs/oauth2-redirect": "interactive API documentation",
     "/redoc": "interactive API documentation",
     "/problems/{slug}": "what an error type means",
+    "/livez": "whether the node answers",
+    "/readyz": "the node's health: database, bus, leases, its last sequence number",
     "/static/{name}": "files of the web pages",
     "/ui/messages/{lang}.json": "texts of the web pages",
     "/ui/regions.json": "region names for the web pages",
@@ -115,6 +119,21 @@ NOT_ALERT_CHANNELS: dict[str, str] = {
     "/api/v1/shelters": "the shelter list",
     "/api/v1/shelters/imports": "shelter imports",
     "/api/v1/shelters/nearest": "shelters near a point",
+    "/api/v1/advisories/{advisory_id}": "one advisory (not an alert), by id",
+    "/api/v1/advisories/{advisory_id}.cap": "one advisory (not an alert), by id",
+    "/api/v1/advisories/{advisory_id}.cap.json": "one advisory (not an alert), by id",
+    "/api/v1/alerts/{alert_id}/all-clear": "the all-clear sent when an alert ended (marked like its alert)",
+    "/api/v1/alerts/{alert_id}/all-clear.cap": "the all-clear sent when an alert ended (marked like its alert)",
+    "/api/v1/channels": "the audiences of advisories",
+    "/api/v1/channels/{channel_id}": "an audience of advisories",
+    "/api/v1/channels/{channel_id}/advisories": "a channel's advisories (not alerts; statuses=actual by default)",
+    "/api/v1/channels/{channel_id}/feed.atom": "a channel's advisories and all-clears (statuses=actual by default)",
+    "/api/v1/coordination": "the private coordination line between issuers (authenticated)",
+    "/api/v1/coordination/stream": "the private coordination line between issuers (authenticated)",
+    "/api/v1/coordination/{message_id}": "the private coordination line between issuers (authenticated)",
+    "/api/v1/coordination/{message_id}.cap": "the private coordination line between issuers (authenticated)",
+    "/api/v1/reports/{report_id}": "one situation report, by id",
+    "/api/v1/reports/{report_id}.cap": "one situation report, by id",
 }
 
 COUNTERS = {"seq", "lastActionIndex", "last_seq"}

@@ -86,10 +86,7 @@ def main() -> None:
 @click.option("--demo/--no-demo", default=None, help="Replay a real day of history as exercise alerts.")
 def serve(database_url: str | None, host: str | None, port: int | None, demo: bool | None) -> None:
     """Serve the HTTP API, live streams and pages."""
-    import uvicorn
-
-    from sirena.web import server
-
+    from sirena.cluster import shutdown
     from sirena.web import create_app
 
     try:
@@ -99,4 +96,4 @@ def serve(database_url: str | None, host: str | None, port: int | None, demo: bo
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # every live stream holds a socket
     app = create_app(settings)
-    uvicorn.Server(server.config(app, settings.host, settings.port, settings.log_level)).run()
+    shutdown.serve(app, settings)  # drains live clients on SIGTERM

@@ -55,6 +55,7 @@ class Delivery:
         settings = self.settings
         runner = self._sql = sql_runner(rt.store)
         dispatcher = Dispatcher(runner, settings, self.metrics)
+        dispatcher.leases = rt.leases
         self.webhooks = Webhooks(runner, settings, dispatcher.wake)
         if settings.webhooks:
             self.dispatcher = dispatcher
@@ -69,18 +70,19 @@ class Delivery:
             )
             await self.enqueuer.start()
             self._unsubscribe.append(rt.bus.subscribe(self.enqueuer.notify))
-            self._spawn(self.enqueuer.run(), "sirena-webhook-enqueuer")
+            enqueue = rt.leases.exclusive("webhook-enqueuer", self.enqueuer.resume)  # one node of a cluster
+            self._spawn(enqueue, "sirena-webhook-enqueuer")
             self._spawn(dispatcher.run(), "sirena-webhook-dispatcher")
         if settings.mqtt_url:
             self.mqtt = MqttBridge(rt.store, runner, rt.service, settings, self.metrics)
             await self.mqtt.start()
             self._unsubscribe.append(rt.bus.subscribe(self.mqtt.notify))
-            self._spawn(self.mqtt.run(), "sirena-mqtt")
+            self._spawn(rt.leases.exclusive("mqtt", self.mqtt.resume), "sirena-mqtt")  # one node of a cluster
         if settings.push:
             self.push = WebPush(rt.store, runner, settings, rt.registry, self.metrics)
             await self.push.start()
             self._unsubscribe.append(rt.bus.subscribe(self.push.notify))
-            self._spawn(self.push.run(), "sirena-push")
+            self._spawn(rt.leases.exclusive("push", self.push.resume), "sirena-push")  # one node of a cluster
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
         self._tasks.append(asyncio.create_task(coro, name=name))

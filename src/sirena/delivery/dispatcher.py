@@ -29,6 +29,7 @@ from sirena.store import delivery as sql
 from sirena.store.delivery import DEAD, DELIVERED, PENDING, SQLRunner, WebhookMessage, WebhookSubscription
 
 if TYPE_CHECKING:
+    from sirena.cluster import Leases
     from sirena.settings import Settings
 
 log = logging.getLogger("sirena.delivery")
@@ -70,6 +71,8 @@ class Dispatcher:
         self._workers: dict[str, _Worker] = {}
         self._client: httpx.AsyncClient | None = None
         self._closing = False
+        self.leases: Leases | None = None
+        """With several nodes, a subscription's queue is sent by the node holding lease ``webhook:<id>``."""
 
     # -- lifecycle ----------------------------------------------------------------------------------------
 
@@ -132,6 +135,8 @@ class Dispatcher:
                     await wait_signal(worker.wake, self.settings.delivery_poll_s)
                     continue
                 if done:
+                    if self.leases is not None:
+                        await self.leases.release(f"webhook:{sub_id}")
                     return
         finally:
             if self._workers.get(sub_id) is worker:
@@ -151,6 +156,8 @@ class Dispatcher:
         if delay > 0:
             await wait_signal(worker.wake, delay)
             return False
+        if self.leases is not None and not await self.leases.hold(f"webhook:{sub_id}"):
+            return True  # another node sends this queue; the sweep looks again (and takes over if it dies)
         outcome = await self.attempt(sub, message)
         await self._settle(sub, message, outcome)
         return False

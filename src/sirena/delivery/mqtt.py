@@ -128,6 +128,12 @@ class MqttBridge:
     def notify(self, event: Event | None = None) -> None:
         self._signal.set()
 
+    async def resume(self) -> None:
+        """Run from the stored cursor (with several nodes, another one may have moved it meanwhile)."""
+        self.cursor = self._persisted = cast(int, await self.sql.read(lambda c: sql.read_cursor(c, CURSOR)))
+        self._persisted_at = time.monotonic()
+        await self.run()
+
     # -- the connection loop --------------------------------------------------------------------------------
 
     async def run(self) -> None:

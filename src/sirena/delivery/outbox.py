@@ -63,6 +63,12 @@ class Enqueuer:
         self.cursor = self._persisted = cast(int, await self.sql.transaction(lambda c: sql.init_cursor(c, CURSOR)))
         self._persisted_at = time.monotonic()
 
+    async def resume(self) -> None:
+        """Run from the stored cursor (with several nodes, another one may have moved it meanwhile)."""
+        self.cursor = self._persisted = cast(int, await self.sql.read(lambda c: sql.read_cursor(c, CURSOR)))
+        self._persisted_at = time.monotonic()
+        await self.run()
+
     async def run(self) -> None:
         while True:
             await wait_signal(self._signal, self.poll_s)

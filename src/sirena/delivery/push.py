@@ -166,6 +166,12 @@ class WebPush:
     def notify(self, event: Event | None = None) -> None:
         self._signal.set()
 
+    async def resume(self) -> None:
+        """Run from the stored cursor (with several nodes, another one may have moved it meanwhile)."""
+        self.cursor = self._persisted = cast(int, await self.sql.read(lambda c: sql.read_cursor(c, CURSOR)))
+        self._persisted_at = time.monotonic()
+        await self.run()
+
     async def run(self) -> None:
         while True:
             await wait_signal(self._signal, self.settings.delivery_poll_s)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import json
-import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +19,7 @@ from sirena.protocol.alert_json import alert_from_dict, format_time, parse_time
 from sirena.regions import RegionRegistry
 from sirena.store import history as sql
 from sirena.store.history import ExportRow, HistoryFilter
+from sirena.store.sql import Connection
 
 __all__ = ["STATS_SOURCES", "History", "ReplayItem", "parse_choices"]
 
@@ -99,7 +99,7 @@ class History:
             "kinds": sorted(query.kinds) if query.kinds is not None else None,
         }
 
-        def read(conn: sqlite3.Connection) -> list[tuple[int, int, int]]:
+        def read(conn: Connection) -> list[tuple[int, int, int]]:
             return sql.rollup_buckets(conn, "day", days, **common) + sql.rollup_buckets(conn, "hour", hours, **common)
 
         rows = await self.sql.read(read)

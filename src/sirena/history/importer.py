@@ -12,7 +12,6 @@ import asyncio
 import csv
 import functools
 import re
-import sqlite3
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from sirena.history.report import FileReport, ImportReport, UnmatchedRow
 from sirena.protocol.alert_json import alert_to_dict, dumps
 from sirena.regions import RegionRegistry
 from sirena.store.history import AlertRow, lookup, time_text, write_records
+from sirena.store.sql import Connection
 
 __all__ = ["HistoryFile", "Progress", "SqlStore", "builtin_files", "import_history", "read_file", "sql_store"]
 
@@ -40,10 +40,10 @@ BATCH_SIZE = 20_000
 
 
 class SqlStore(Protocol):
-    """What the history needs of a store: transactions on the writer and reads, on SQLite connections."""
+    """What the history needs of a store: transactions on the writer and reads, on portable connections."""
 
-    async def transaction(self, fn: Callable[[sqlite3.Connection], T]) -> T: ...
-    async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T: ...
+    async def transaction(self, fn: Callable[[Connection], T]) -> T: ...
+    async def read(self, fn: Callable[[Connection], T]) -> T: ...
 
 
 def sql_store(store: object) -> SqlStore:

@@ -6,9 +6,13 @@ from sirena.store.sqlite import SQLiteStore
 
 
 def open_store(url: str) -> Store:
-    """The store for a ``SIRENA_DATABASE_URL`` (not yet opened)."""
+    """The store for a ``SIRENA_DATABASE_URL`` (not yet opened): ``sqlite:///…`` or ``postgresql://…``."""
     if url.startswith("sqlite:") or "://" not in url:
         return SQLiteStore(url)
+    if url.startswith(("postgresql://", "postgres://")):
+        from sirena.store.postgres import PostgresStore
+
+        return PostgresStore(url)
     raise ConfigurationError("error.bad_database_url", url=url)
 
 

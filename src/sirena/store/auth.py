@@ -1,14 +1,13 @@
-"""SQL for accounts, tokens, sessions, approvals and the audit log (SQLite).
+"""SQL for accounts, tokens, sessions, approvals and the audit log (SQLite and PostgreSQL).
 
-Functions take a ``sqlite3.Connection`` and run inside ``SQLiteStore.transaction`` (writes) or
-``SQLiteStore.read`` (reads). The audit append runs in the same transaction as the change it records.
+Functions take a portable connection (``sirena.store.sql.Connection``) and run inside ``store.transaction``
+(writes) or ``store.read`` (reads). The audit append runs in the same transaction as the change it records.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,6 +15,7 @@ from typing import Any
 
 from sirena.errors import Conflict
 from sirena.protocol.alert_json import format_time, parse_time
+from sirena.store.sql import Connection
 
 GENESIS = "0" * 64
 """``prev_hash`` of the first audit entry."""
@@ -105,7 +105,7 @@ class ApprovalRecord:
 _USER_COLUMNS = "id, name, role, builtin, created_at, disabled_at, failed_logins, locked_until, password_hash"
 
 
-def _user(conn: sqlite3.Connection, row: Sequence[Any]) -> UserRecord:
+def _user(conn: Connection, row: Sequence[Any]) -> UserRecord:
     user_id = int(row[0])
     scopes = tuple(
         r[0] for r in conn.execute("SELECT region_id FROM user_scopes WHERE user_id = ? ORDER BY region_id", (user_id,))
@@ -132,7 +132,7 @@ def _user(conn: sqlite3.Connection, row: Sequence[Any]) -> UserRecord:
 
 
 def insert_user(
-    conn: sqlite3.Connection,
+    conn: Connection,
     name: str,
     role: str,
     password_hash: str | None,
@@ -142,44 +142,46 @@ def insert_user(
 ) -> UserRecord:
     if conn.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone():
         raise Conflict("error.user_exists", name=name)
-    cur = conn.execute(
-        "INSERT INTO users (name, role, password_hash, created_at) VALUES (?, ?, ?, ?)",
-        (name, role, password_hash, format_time(now)),
-    )
-    user_id = cur.lastrowid
-    assert user_id is not None
-    conn.executemany(
-        "INSERT OR IGNORE INTO user_scopes (user_id, region_id) VALUES (?, ?)", [(user_id, s) for s in scopes]
+    user_id = int(
+        conn.execute(
+            "INSERT INTO users (name, role, password_hash, created_at) VALUES (?, ?, ?, ?) RETURNING id",
+            (name, role, password_hash, format_time(now)),
+        ).fetchone()[0]
     )
     conn.executemany(
-        "INSERT OR IGNORE INTO user_channels (user_id, channel_id) VALUES (?, ?)", [(user_id, c) for c in channels]
+        "INSERT INTO user_scopes (user_id, region_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+        [(user_id, s) for s in scopes],
+    )
+    conn.executemany(
+        "INSERT INTO user_channels (user_id, channel_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+        [(user_id, c) for c in channels],
     )
     found = user_by_id(conn, user_id)
     assert found is not None
     return found
 
 
-def user_by_name(conn: sqlite3.Connection, name: str) -> UserRecord | None:
+def user_by_name(conn: Connection, name: str) -> UserRecord | None:
     row = conn.execute(f"SELECT {_USER_COLUMNS} FROM users WHERE name = ?", (name,)).fetchone()
     return _user(conn, row) if row else None
 
 
-def user_by_id(conn: sqlite3.Connection, user_id: int) -> UserRecord | None:
+def user_by_id(conn: Connection, user_id: int) -> UserRecord | None:
     row = conn.execute(f"SELECT {_USER_COLUMNS} FROM users WHERE id = ?", (user_id,)).fetchone()
     return _user(conn, row) if row else None
 
 
-def builtin_user(conn: sqlite3.Connection) -> UserRecord:
+def builtin_user(conn: Connection) -> UserRecord:
     row = conn.execute(f"SELECT {_USER_COLUMNS} FROM users WHERE builtin = 1 ORDER BY id LIMIT 1").fetchone()
     assert row is not None, "the built-in administrator is created by migration 0500"
     return _user(conn, row)
 
 
-def list_users(conn: sqlite3.Connection) -> list[UserRecord]:
+def list_users(conn: Connection) -> list[UserRecord]:
     return [_user(conn, r) for r in conn.execute(f"SELECT {_USER_COLUMNS} FROM users ORDER BY id").fetchall()]
 
 
-def disable_user(conn: sqlite3.Connection, name: str, now: datetime) -> UserRecord | None:
+def disable_user(conn: Connection, name: str, now: datetime) -> UserRecord | None:
     """Disable a user and end their sessions; ``None`` when there is no such enabled, non-built-in user."""
     cur = conn.execute(
         "UPDATE users SET disabled_at = ? WHERE name = ? AND disabled_at IS NULL AND builtin = 0",
@@ -196,7 +198,7 @@ def disable_user(conn: sqlite3.Connection, name: str, now: datetime) -> UserReco
 
 
 def login_failed(
-    conn: sqlite3.Connection, user_id: int, now: datetime, threshold: int, base_s: float, max_s: float
+    conn: Connection, user_id: int, now: datetime, threshold: int, base_s: float, max_s: float
 ) -> tuple[int, datetime | None]:
     """Count a failed login; from the ``threshold``-th failure on, lock the account for ``base_s`` doubling
     with every further failure up to ``max_s``. Returns the failure count and the lock's end."""
@@ -210,7 +212,7 @@ def login_failed(
     return failures, locked_until
 
 
-def login_succeeded(conn: sqlite3.Connection, user_id: int) -> None:
+def login_succeeded(conn: Connection, user_id: int) -> None:
     conn.execute("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = ?", (user_id,))
 
 
@@ -218,22 +220,22 @@ def login_succeeded(conn: sqlite3.Connection, user_id: int) -> None:
 
 
 def insert_token(
-    conn: sqlite3.Connection,
+    conn: Connection,
     name: str,
     token_hash: str,
     user_id: int | None,
     expires_at: datetime | None,
     now: datetime,
 ) -> int:
-    cur = conn.execute(
-        "INSERT INTO tokens (name, hash, owner, created_at, user_id, expires_at) VALUES (?, ?, NULL, ?, ?, ?)",
+    row = conn.execute(
+        "INSERT INTO tokens (name, hash, owner, created_at, user_id, expires_at) VALUES (?, ?, NULL, ?, ?, ?) "
+        "RETURNING id",
         (name, token_hash, format_time(now), user_id, format_time(expires_at)),
-    )
-    assert cur.lastrowid is not None
-    return cur.lastrowid
+    ).fetchone()
+    return int(row[0])
 
 
-def token_owner(conn: sqlite3.Connection, token_hash: str) -> TokenOwner | None:
+def token_owner(conn: Connection, token_hash: str) -> TokenOwner | None:
     row = conn.execute(
         "SELECT id, name, revoked_at, expires_at, user_id FROM tokens WHERE hash = ?", (token_hash,)
     ).fetchone()
@@ -245,7 +247,7 @@ def token_owner(conn: sqlite3.Connection, token_hash: str) -> TokenOwner | None:
     return TokenOwner(int(row[0]), str(row[1]), parse_time(row[2]), parse_time(row[3]), user)
 
 
-def list_tokens(conn: sqlite3.Connection) -> list[tuple[int, str, str, str | None, str | None, str]]:
+def list_tokens(conn: Connection) -> list[tuple[int, str, str, str | None, str | None, str]]:
     """``(id, name, created_at, revoked_at, expires_at, user name)`` for every token."""
     rows = conn.execute(
         "SELECT t.id, t.name, t.created_at, t.revoked_at, t.expires_at, "
@@ -255,7 +257,7 @@ def list_tokens(conn: sqlite3.Connection) -> list[tuple[int, str, str, str | Non
     return [(int(r[0]), str(r[1]), str(r[2]), r[3], r[4], str(r[5])) for r in rows]
 
 
-def revoke_token(conn: sqlite3.Connection, token_id: int, now: datetime) -> bool:
+def revoke_token(conn: Connection, token_id: int, now: datetime) -> bool:
     cur = conn.execute(
         "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", (format_time(now), token_id)
     )
@@ -265,14 +267,14 @@ def revoke_token(conn: sqlite3.Connection, token_id: int, now: datetime) -> bool
 # -- sessions --------------------------------------------------------------------------------------------------
 
 
-def insert_session(conn: sqlite3.Connection, session_hash: str, user_id: int, now: datetime, expires: datetime) -> None:
+def insert_session(conn: Connection, session_hash: str, user_id: int, now: datetime, expires: datetime) -> None:
     conn.execute(
         "INSERT INTO sessions (hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
         (session_hash, user_id, format_time(now), format_time(expires)),
     )
 
 
-def session_user(conn: sqlite3.Connection, session_hash: str, now: datetime) -> UserRecord | None:
+def session_user(conn: Connection, session_hash: str, now: datetime) -> UserRecord | None:
     """The user of a live session (not revoked, not expired)."""
     row = conn.execute(
         "SELECT user_id FROM sessions WHERE hash = ? AND revoked_at IS NULL AND expires_at > ?",
@@ -281,7 +283,7 @@ def session_user(conn: sqlite3.Connection, session_hash: str, now: datetime) -> 
     return user_by_id(conn, int(row[0])) if row else None
 
 
-def end_session(conn: sqlite3.Connection, session_hash: str, now: datetime) -> bool:
+def end_session(conn: Connection, session_hash: str, now: datetime) -> bool:
     cur = conn.execute(
         "UPDATE sessions SET revoked_at = ? WHERE hash = ? AND revoked_at IS NULL", (format_time(now), session_hash)
     )
@@ -302,7 +304,7 @@ def entry_hash(seq: int, at: str, actor: str, action: str, target: str | None, d
 
 
 def append_audit(
-    conn: sqlite3.Connection, at: datetime, actor: str, action: str, target: str | None, details: Any
+    conn: Connection, at: datetime, actor: str, action: str, target: str | None, details: Any
 ) -> AuditEntry:
     """Append one entry chained to the last one. Must run inside a write transaction, so appends serialise."""
     last = conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
@@ -327,9 +329,7 @@ def _audit_entry(row: Sequence[Any]) -> AuditEntry:
     return AuditEntry(int(row[0]), str(row[1]), str(row[2]), str(row[3]), row[4], str(row[5]), str(row[6]), str(row[7]))
 
 
-def audit_entries(
-    conn: sqlite3.Connection, after: int = 0, limit: int = 100, action: str | None = None
-) -> list[AuditEntry]:
+def audit_entries(conn: Connection, after: int = 0, limit: int = 100, action: str | None = None) -> list[AuditEntry]:
     sql = "SELECT seq, at, actor, action, target, details, prev_hash, hash FROM audit WHERE seq > ?"
     params: list[Any] = [after]
     if action:
@@ -339,7 +339,7 @@ def audit_entries(
     return [_audit_entry(r) for r in rows]
 
 
-def iter_audit(conn: sqlite3.Connection, batch: int = 1000) -> Iterator[AuditEntry]:
+def iter_audit(conn: Connection, batch: int = 1000) -> Iterator[AuditEntry]:
     """Every entry in storage order (by ``seq``), in batches."""
     after = None
     while True:
@@ -361,12 +361,12 @@ def iter_audit(conn: sqlite3.Connection, batch: int = 1000) -> Iterator[AuditEnt
         after = int(rows[-1][0])
 
 
-def last_audit_details(conn: sqlite3.Connection, action: str) -> str | None:
+def last_audit_details(conn: Connection, action: str) -> str | None:
     row = conn.execute("SELECT details FROM audit WHERE action = ? ORDER BY seq DESC LIMIT 1", (action,)).fetchone()
     return str(row[0]) if row else None
 
 
-def audit_head(conn: sqlite3.Connection) -> tuple[int, str] | None:
+def audit_head(conn: Connection) -> tuple[int, str] | None:
     row = conn.execute("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
     return (int(row[0]), str(row[1])) if row else None
 
@@ -404,7 +404,7 @@ def _approval(row: Sequence[Any]) -> ApprovalRecord:
     )
 
 
-def insert_approval(conn: sqlite3.Connection, record: ApprovalRecord) -> None:
+def insert_approval(conn: Connection, record: ApprovalRecord) -> None:
     conn.execute(
         f"INSERT INTO approvals ({_APPROVAL_COLUMNS}) VALUES ({', '.join('?' * 17)})",
         (
@@ -429,19 +429,19 @@ def insert_approval(conn: sqlite3.Connection, record: ApprovalRecord) -> None:
     )
 
 
-def get_approval(conn: sqlite3.Connection, approval_id: str) -> ApprovalRecord | None:
+def get_approval(conn: Connection, approval_id: str) -> ApprovalRecord | None:
     row = conn.execute(f"SELECT {_APPROVAL_COLUMNS} FROM approvals WHERE id = ?", (approval_id,)).fetchone()
     return _approval(row) if row else None
 
 
-def approval_by_key(conn: sqlite3.Connection, user_id: int, key: str) -> ApprovalRecord | None:
+def approval_by_key(conn: Connection, user_id: int, key: str) -> ApprovalRecord | None:
     row = conn.execute(
         f"SELECT {_APPROVAL_COLUMNS} FROM approvals WHERE requested_by = ? AND idempotency_key = ?", (user_id, key)
     ).fetchone()
     return _approval(row) if row else None
 
 
-def list_approvals(conn: sqlite3.Connection, limit: int = 1000) -> list[ApprovalRecord]:
+def list_approvals(conn: Connection, limit: int = 1000) -> list[ApprovalRecord]:
     rows = conn.execute(
         f"SELECT {_APPROVAL_COLUMNS} FROM approvals ORDER BY requested_at DESC, id LIMIT ?", (limit,)
     ).fetchall()
@@ -449,7 +449,7 @@ def list_approvals(conn: sqlite3.Connection, limit: int = 1000) -> list[Approval
 
 
 def decide_approval(
-    conn: sqlite3.Connection,
+    conn: Connection,
     approval_id: str,
     state: str,
     decided_by: int,

@@ -1,6 +1,6 @@
 """SQL for CAP: the record of ingested messages and their references, and alert versions for emitted CAP.
 
-Functions of a connection, run through ``store.transaction`` (writer)
+Functions of a portable connection (``sirena.store.sql.Connection``), run through ``store.transaction`` (writer)
 or ``store.read``.
 A message is identified by (sender, identifier, sent), ``sent`` written as :func:`~sirena.protocol.cap.message_key`
 writes it.
@@ -12,9 +12,9 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from sqlite3 import Connection
 
 from sirena.protocol.alert_json import format_time, parse_time
+from sirena.store.sql import Connection
 
 MessageKey = tuple[str, str, str]
 

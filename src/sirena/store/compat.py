@@ -1,12 +1,11 @@
 """Storage for the compatible APIs: a consistent read of the actual alerts they show, and ukrainealarm webhook
-registrations. SQL functions take a ``sqlite3.Connection``; :class:`CompatStore` runs them on the store's
-reader pool or writer.
+registrations. SQL functions take a portable connection (``sirena.store.sql.Connection``); :class:`CompatStore`
+runs them on the store's reader pool or writer.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,6 +14,7 @@ from typing import Protocol, TypeVar, runtime_checkable
 from sirena.domain.model import Alert
 from sirena.errors import ConfigurationError
 from sirena.protocol.alert_json import alert_from_dict, format_time, parse_time
+from sirena.store.sql import Connection, dialect
 
 T = TypeVar("T")
 _CHUNK = 500
@@ -44,7 +44,7 @@ class Webhook:
     """The webhook delivery's subscription that sends this key's events."""
 
 
-def issued_seqs(conn: sqlite3.Connection, alert_ids: Iterable[str]) -> dict[str, int]:
+def issued_seqs(conn: Connection, alert_ids: Iterable[str]) -> dict[str, int]:
     """Alert id → the sequence number of its ``alert.issued`` event (version 1 in ``alert_versions``)."""
     ids = list(alert_ids)
     found: dict[str, int] = {}
@@ -71,7 +71,7 @@ class RecordBases:
     """Alerts whose end was estimated by the dataset they were imported from, not observed."""
 
 
-def record_bases(conn: sqlite3.Connection, alert_ids: Iterable[str]) -> RecordBases:
+def record_bases(conn: Connection, alert_ids: Iterable[str]) -> RecordBases:
     """A stable integer per alert for building record ids: the sequence number of its ``alert.issued`` event,
     or, for an alert imported from history (which has no events), :data:`IMPORTED_BASE` + its row number."""
     ids = list(alert_ids)
@@ -91,11 +91,15 @@ def record_bases(conn: sqlite3.Connection, alert_ids: Iterable[str]) -> RecordBa
     return RecordBases(bases, frozenset(estimated))
 
 
-def _has_table(conn: sqlite3.Connection, name: str) -> bool:
-    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() is not None
+def _has_table(conn: Connection, name: str) -> bool:
+    if dialect(conn) == "postgresql":
+        sql = "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ?"
+    else:
+        sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+    return conn.execute(sql, (name,)).fetchone() is not None
 
 
-def last_actual_change(conn: sqlite3.Connection, after_seq: int = 0) -> tuple[int, datetime] | None:
+def last_actual_change(conn: Connection, after_seq: int = 0) -> tuple[int, datetime] | None:
     """The newest event after ``after_seq`` whose alert is ``actual`` (an alert's status never changes)."""
     row = conn.execute(
         "SELECT e.seq, e.at FROM events e JOIN alerts a ON a.id = e.alert_id "
@@ -109,7 +113,7 @@ def last_actual_change(conn: sqlite3.Connection, after_seq: int = 0) -> tuple[in
     return int(row[0]), at
 
 
-def load_view(conn: sqlite3.Connection, after_seq: int = 0) -> ViewRows:
+def load_view(conn: Connection, after_seq: int = 0) -> ViewRows:
     """Active actual alerts, their issue sequence numbers and the last actual change, consistently."""
     conn.execute("BEGIN")
     try:
@@ -125,7 +129,7 @@ def load_view(conn: sqlite3.Connection, after_seq: int = 0) -> ViewRows:
     return ViewRows(seq, alerts, issued, change)
 
 
-def last_change_covering(conn: sqlite3.Connection, region_ids: Iterable[str]) -> str | None:
+def last_change_covering(conn: Connection, region_ids: Iterable[str]) -> str | None:
     """The latest ``updated_at`` (as stored) among actual alerts issued for any of these regions."""
     ids = sorted(set(region_ids))
     if not ids:
@@ -148,13 +152,13 @@ def _webhook(row: tuple[int, str, str, str, str | None]) -> Webhook:
     return Webhook(int(row[0]), str(row[1]), created, updated, row[4])
 
 
-def get_webhook(conn: sqlite3.Connection, token_id: int) -> Webhook | None:
+def get_webhook(conn: Connection, token_id: int) -> Webhook | None:
     row = conn.execute(f"SELECT {_WEBHOOK_COLUMNS} FROM compat_webhooks WHERE token_id = ?", (token_id,)).fetchone()
     return _webhook(row) if row else None
 
 
 def put_webhook(
-    conn: sqlite3.Connection, token_id: int, url: str, now: datetime, subscription_id: str | None = None
+    conn: Connection, token_id: int, url: str, now: datetime, subscription_id: str | None = None
 ) -> Webhook:
     """Register (or replace) the one webhook of a key."""
     stamp = format_time(now)
@@ -169,7 +173,7 @@ def put_webhook(
     return found
 
 
-def update_webhook(conn: sqlite3.Connection, token_id: int, url: str, now: datetime) -> Webhook | None:
+def update_webhook(conn: Connection, token_id: int, url: str, now: datetime) -> Webhook | None:
     """Change the URL of an existing registration; None when the key has none."""
     cur = conn.execute(
         "UPDATE compat_webhooks SET url = ?, updated_at = ? WHERE token_id = ?", (url, format_time(now), token_id)
@@ -177,17 +181,17 @@ def update_webhook(conn: sqlite3.Connection, token_id: int, url: str, now: datet
     return get_webhook(conn, token_id) if cur.rowcount else None
 
 
-def delete_webhook(conn: sqlite3.Connection, token_id: int) -> bool:
+def delete_webhook(conn: Connection, token_id: int) -> bool:
     return conn.execute("DELETE FROM compat_webhooks WHERE token_id = ?", (token_id,)).rowcount > 0
 
 
-def token_live(conn: sqlite3.Connection, token_id: int) -> bool:
+def token_live(conn: Connection, token_id: int) -> bool:
     """Whether the token exists and is not revoked."""
     row = conn.execute("SELECT revoked_at FROM tokens WHERE id = ?", (token_id,)).fetchone()
     return row is not None and row[0] is None
 
 
-def list_webhooks(conn: sqlite3.Connection) -> list[Webhook]:
+def list_webhooks(conn: Connection) -> list[Webhook]:
     """Registrations whose key is still live (revoked keys' webhooks receive nothing)."""
     rows = conn.execute(
         "SELECT w.token_id, w.url, w.created_at, w.updated_at, w.subscription_id FROM compat_webhooks w "
@@ -198,10 +202,10 @@ def list_webhooks(conn: sqlite3.Connection) -> list[Webhook]:
 
 @runtime_checkable
 class SQLAccess(Protocol):
-    """A store that runs area SQL functions (the SQLite store)."""
+    """A store that runs area SQL functions (SQLite or PostgreSQL)."""
 
-    async def transaction(self, fn: Callable[[sqlite3.Connection], T]) -> T: ...
-    async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T: ...
+    async def transaction(self, fn: Callable[[Connection], T]) -> T: ...
+    async def read(self, fn: Callable[[Connection], T]) -> T: ...
 
 
 class CompatStore:

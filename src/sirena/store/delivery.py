@@ -1,6 +1,6 @@
 """SQL for the delivery channels: webhook subscriptions, the outbox, delivery attempts, channel cursors, Web
-Push subscriptions. Functions of a ``sqlite3.Connection``, run through ``SQLiteStore.transaction`` (writes) and
-``SQLiteStore.read`` (reads).
+Push subscriptions. Functions of a portable connection (``sirena.store.sql.Connection``: SQLite or PostgreSQL),
+run through ``store.transaction`` (writes) and ``store.read`` (reads).
 
 Times that drive scheduling (``next_at``, ``created``, ``at``) are Unix seconds; subscription creation times are
 ISO 8601 like everywhere else in the store.
@@ -9,7 +9,6 @@ ISO 8601 like everywhere else in the store.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,6 +16,7 @@ from typing import Any, Protocol, TypeVar
 
 from sirena.ids import new_id
 from sirena.protocol.alert_json import format_time, parse_time
+from sirena.store.sql import Connection
 
 T = TypeVar("T")
 
@@ -133,7 +133,7 @@ def _subscription(row: Sequence[Any]) -> WebhookSubscription:
     )
 
 
-def create_subscription(conn: sqlite3.Connection, sub: WebhookSubscription) -> WebhookSubscription:
+def create_subscription(conn: Connection, sub: WebhookSubscription) -> WebhookSubscription:
     """Insert ``sub``; it receives the events committed after this transaction (its ``after_seq``)."""
     after = int(conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0])
     created = _now_iso()
@@ -157,7 +157,7 @@ def create_subscription(conn: sqlite3.Connection, sub: WebhookSubscription) -> W
     return found
 
 
-def get_subscription(conn: sqlite3.Connection, sub_id: str) -> WebhookSubscription | None:
+def get_subscription(conn: Connection, sub_id: str) -> WebhookSubscription | None:
     row = conn.execute(
         f"SELECT {_SUB_COLUMNS} FROM webhook_subscriptions WHERE id = ? AND deleted_at IS NULL", (sub_id,)
     ).fetchone()
@@ -165,7 +165,7 @@ def get_subscription(conn: sqlite3.Connection, sub_id: str) -> WebhookSubscripti
 
 
 def list_subscriptions(
-    conn: sqlite3.Connection, kind: str | None = None, owner: str | None = None
+    conn: Connection, kind: str | None = None, owner: str | None = None
 ) -> list[WebhookSubscription]:
     clauses = ["deleted_at IS NULL"]
     params: list[Any] = []
@@ -183,7 +183,7 @@ def list_subscriptions(
 
 
 def update_subscription(
-    conn: sqlite3.Connection,
+    conn: Connection,
     sub_id: str,
     *,
     url: str | None = None,
@@ -205,7 +205,7 @@ def update_subscription(
     return get_subscription(conn, sub_id)
 
 
-def delete_subscription(conn: sqlite3.Connection, sub_id: str, now: float) -> bool:
+def delete_subscription(conn: Connection, sub_id: str, now: float) -> bool:
     """Mark the subscription deleted (its delivery log stays) and cancel what it still had to deliver."""
     cur = conn.execute(
         "UPDATE webhook_subscriptions SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL", (_now_iso(), sub_id)
@@ -222,22 +222,24 @@ def delete_subscription(conn: sqlite3.Connection, sub_id: str, now: float) -> bo
 # -- cursors ------------------------------------------------------------------------------------------------
 
 
-def read_cursor(conn: sqlite3.Connection, name: str) -> int | None:
+def read_cursor(conn: Connection, name: str) -> int | None:
     row = conn.execute("SELECT seq FROM delivery_cursors WHERE name = ?", (name,)).fetchone()
     return int(row[0]) if row else None
 
 
-def init_cursor(conn: sqlite3.Connection, name: str) -> int:
+def init_cursor(conn: Connection, name: str) -> int:
     """The cursor ``name``; a new one starts at the end of the event log (history is not replayed)."""
     conn.execute(
-        "INSERT OR IGNORE INTO delivery_cursors (name, seq) SELECT ?, COALESCE(MAX(seq), 0) FROM events", (name,)
+        "INSERT INTO delivery_cursors (name, seq) SELECT ?, COALESCE(MAX(seq), 0) FROM events WHERE TRUE "
+        "ON CONFLICT DO NOTHING",
+        (name,),
     )
     found = read_cursor(conn, name)
     assert found is not None
     return found
 
 
-def move_cursor(conn: sqlite3.Connection, name: str, expected: int, new: int) -> None:
+def move_cursor(conn: Connection, name: str, expected: int, new: int) -> None:
     """Advance the cursor from ``expected`` to ``new``; :class:`CursorMoved` if someone else moved it."""
     if new == expected:
         return
@@ -267,7 +269,7 @@ def _message(row: Sequence[Any]) -> WebhookMessage:
     )
 
 
-def insert_messages(conn: sqlite3.Connection, messages: Sequence[NewMessage], now: float) -> list[str]:
+def insert_messages(conn: Connection, messages: Sequence[NewMessage], now: float) -> list[str]:
     """Queue ``messages`` (a repeated key is ignored); returns the new messages' ``webhook-id`` values."""
     stamp = datetime.fromtimestamp(now, UTC)
     made: list[str] = []
@@ -275,8 +277,8 @@ def insert_messages(conn: sqlite3.Connection, messages: Sequence[NewMessage], no
         msg_id = "msg_" + new_id(stamp)
         state, finished = (PENDING, None) if message.error is None else (DEAD, now)
         cur = conn.execute(
-            "INSERT OR IGNORE INTO webhook_messages (subscription_id, msg_id, dedupe_key, seq, body, state, attempts,"
-            " next_at, created, finished, last_error) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)",
+            "INSERT INTO webhook_messages (subscription_id, msg_id, dedupe_key, seq, body, state, attempts,"
+            " next_at, created, finished, last_error) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (
                 message.subscription_id,
                 msg_id,
@@ -296,14 +298,14 @@ def insert_messages(conn: sqlite3.Connection, messages: Sequence[NewMessage], no
 
 
 def enqueue_batch(
-    conn: sqlite3.Connection, cursor: str, expected: int, new: int, messages: Sequence[NewMessage], now: float
+    conn: Connection, cursor: str, expected: int, new: int, messages: Sequence[NewMessage], now: float
 ) -> list[str]:
     """Queue the messages made from events ``(expected, new]`` and advance the cursor, in one transaction."""
     move_cursor(conn, cursor, expected, new)
     return insert_messages(conn, messages, now)
 
 
-def head(conn: sqlite3.Connection, sub_id: str) -> WebhookMessage | None:
+def head(conn: Connection, sub_id: str) -> WebhookMessage | None:
     """The oldest message the subscription still has to deliver (messages go out strictly in this order)."""
     row = conn.execute(
         f"SELECT {_MSG_COLUMNS} FROM webhook_messages WHERE subscription_id = ? AND state = ? ORDER BY id LIMIT 1",
@@ -313,7 +315,7 @@ def head(conn: sqlite3.Connection, sub_id: str) -> WebhookMessage | None:
 
 
 def record_attempt(
-    conn: sqlite3.Connection,
+    conn: Connection,
     message: WebhookMessage,
     *,
     status_code: int | None,
@@ -338,7 +340,7 @@ def record_attempt(
     )
 
 
-def expire(conn: sqlite3.Connection, sub_id: str, created_before: float, now: float, error: str) -> int:
+def expire(conn: Connection, sub_id: str, created_before: float, now: float, error: str) -> int:
     """Dead-letter every pending message of the subscription queued before ``created_before``."""
     cur = conn.execute(
         "UPDATE webhook_messages SET state = ?, finished = ?, last_error = COALESCE(last_error, ?) "
@@ -348,7 +350,7 @@ def expire(conn: sqlite3.Connection, sub_id: str, created_before: float, now: fl
     return cur.rowcount
 
 
-def redrive(conn: sqlite3.Connection, sub_id: str, now: float) -> int:
+def redrive(conn: Connection, sub_id: str, now: float) -> int:
     """Queue the subscription's dead messages again, in their original order, with a fresh retry period."""
     cur = conn.execute(
         "UPDATE webhook_messages SET state = ?, next_at = ?, created = ?, finished = NULL "
@@ -358,14 +360,14 @@ def redrive(conn: sqlite3.Connection, sub_id: str, now: float) -> int:
     return cur.rowcount
 
 
-def subscriptions_with_pending(conn: sqlite3.Connection) -> list[str]:
+def subscriptions_with_pending(conn: Connection) -> list[str]:
     rows = conn.execute(
         "SELECT DISTINCT subscription_id FROM webhook_messages WHERE state = ? ORDER BY subscription_id", (PENDING,)
     ).fetchall()
     return [r[0] for r in rows]
 
 
-def message_counts(conn: sqlite3.Connection, sub_id: str | None = None) -> dict[str, int]:
+def message_counts(conn: Connection, sub_id: str | None = None) -> dict[str, int]:
     """How many messages are pending, delivered, dead and cancelled (for one subscription or all)."""
     where, params = ("WHERE subscription_id = ?", (sub_id,)) if sub_id is not None else ("", ())
     rows = conn.execute(f"SELECT state, COUNT(*) FROM webhook_messages {where} GROUP BY state", params).fetchall()
@@ -374,7 +376,7 @@ def message_counts(conn: sqlite3.Connection, sub_id: str | None = None) -> dict[
     return counts
 
 
-def queue_depths(conn: sqlite3.Connection) -> dict[str, int]:
+def queue_depths(conn: Connection) -> dict[str, int]:
     """Pending and dead-lettered messages over all subscriptions."""
     rows = conn.execute(
         "SELECT state, COUNT(*) FROM webhook_messages WHERE state IN (?, ?) GROUP BY state", (PENDING, DEAD)
@@ -382,7 +384,7 @@ def queue_depths(conn: sqlite3.Connection) -> dict[str, int]:
     return {PENDING: 0, DEAD: 0} | {str(r[0]): int(r[1]) for r in rows}
 
 
-def prune(conn: sqlite3.Connection, before: float) -> int:
+def prune(conn: Connection, before: float) -> int:
     """Forget finished messages (delivered, dead, cancelled) and their attempts older than ``before``."""
     conn.execute(
         "DELETE FROM webhook_attempts WHERE at < ? AND message_id IN "
@@ -393,7 +395,7 @@ def prune(conn: sqlite3.Connection, before: float) -> int:
     return cur.rowcount
 
 
-def messages(conn: sqlite3.Connection, sub_id: str, state: str | None = None, limit: int = 100) -> list[WebhookMessage]:
+def messages(conn: Connection, sub_id: str, state: str | None = None, limit: int = 100) -> list[WebhookMessage]:
     where = "subscription_id = ?" + (" AND state = ?" if state else "")
     params: tuple[Any, ...] = (sub_id, state) if state else (sub_id,)
     rows = conn.execute(
@@ -402,7 +404,7 @@ def messages(conn: sqlite3.Connection, sub_id: str, state: str | None = None, li
     return [_message(r) for r in rows]
 
 
-def attempts(conn: sqlite3.Connection, sub_id: str, limit: int = 100, before: int | None = None) -> list[Attempt]:
+def attempts(conn: Connection, sub_id: str, limit: int = 100, before: int | None = None) -> list[Attempt]:
     """The subscription's delivery log, newest first."""
     rows = conn.execute(
         "SELECT a.id, a.message_id, m.msg_id, a.subscription_id, a.seq, a.attempt, a.status_code, a.error, "
@@ -446,7 +448,7 @@ def _push(row: Sequence[Any]) -> PushRecord:
     )
 
 
-def upsert_push(conn: sqlite3.Connection, record: PushRecord) -> tuple[PushRecord, bool]:
+def upsert_push(conn: Connection, record: PushRecord) -> tuple[PushRecord, bool]:
     """Store a browser's subscription; the same endpoint again replaces its keys and filter. Returns the record
     and whether it is new."""
     existing = conn.execute("SELECT id FROM push_subscriptions WHERE endpoint = ?", (record.endpoint,)).fetchone()
@@ -475,30 +477,30 @@ def upsert_push(conn: sqlite3.Connection, record: PushRecord) -> tuple[PushRecor
     return found, created
 
 
-def get_push(conn: sqlite3.Connection, sub_id: str) -> PushRecord | None:
+def get_push(conn: Connection, sub_id: str) -> PushRecord | None:
     row = conn.execute(f"SELECT {_PUSH_COLUMNS} FROM push_subscriptions WHERE id = ?", (sub_id,)).fetchone()
     return _push(row) if row else None
 
 
-def list_push(conn: sqlite3.Connection) -> list[PushRecord]:
+def list_push(conn: Connection) -> list[PushRecord]:
     rows = conn.execute(f"SELECT {_PUSH_COLUMNS} FROM push_subscriptions ORDER BY id").fetchall()
     return [_push(r) for r in rows]
 
 
-def delete_push(conn: sqlite3.Connection, sub_id: str) -> bool:
+def delete_push(conn: Connection, sub_id: str) -> bool:
     return conn.execute("DELETE FROM push_subscriptions WHERE id = ?", (sub_id,)).rowcount > 0
 
 
-def push_failed(conn: sqlite3.Connection, sub_id: str) -> None:
+def push_failed(conn: Connection, sub_id: str) -> None:
     conn.execute("UPDATE push_subscriptions SET failures = failures + 1 WHERE id = ?", (sub_id,))
 
 
-def push_succeeded(conn: sqlite3.Connection, sub_id: str) -> None:
+def push_succeeded(conn: Connection, sub_id: str) -> None:
     conn.execute("UPDATE push_subscriptions SET failures = 0 WHERE id = ? AND failures > 0", (sub_id,))
 
 
-def ensure_meta(conn: sqlite3.Connection, key: str, value: str) -> str:
+def ensure_meta(conn: Connection, key: str, value: str) -> str:
     """The stored value of ``key``; ``value`` is stored first when there is none (two starting servers agree)."""
-    conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)", (key, value))
+    conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT DO NOTHING", (key, value))
     row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
     return str(row[0])

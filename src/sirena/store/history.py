@@ -1,16 +1,16 @@
 """SQL for the alert history: imported alerts, rollups, and the queries behind statistics, listings and export.
 
-Every function takes a ``sqlite3.Connection``; writers run through ``SQLiteStore.transaction`` (inside the one
-write transaction), readers through ``SQLiteStore.read``. Imported alerts live in the ``alerts`` and
-``alert_regions`` tables like every other alert, but have no ``events`` and no ``alert_versions`` rows: they were
-never live, so no live channel ever hears of them. ``history_flags`` marks the few with an estimated or
-open end. Region lists are passed as one JSON array (``json_each``), so any number of regions costs one parameter.
+Every function takes a portable connection (``sirena.store.sql.Connection``: SQLite or PostgreSQL); writers run
+through ``store.transaction`` (inside the one write transaction), readers through ``store.read``. Imported alerts
+live in the ``alerts`` and ``alert_regions`` tables like every other alert, but have no ``events`` and no
+``alert_versions`` rows: they were never live, so no live channel ever hears of them. ``history_flags`` marks the
+few with an estimated or open end. Region lists are passed as one JSON array (``json_each``), so any number of
+regions costs one parameter.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,6 +20,7 @@ from sirena.domain.model import Kind, Source
 from sirena.history.records import HistoryRecord, supersedes, to_ms
 from sirena.history.rollup import Rollup
 from sirena.protocol.alert_json import parse_time
+from sirena.store.sql import Connection
 
 __all__ = [
     "ROLLUP_CURSOR_KEY",
@@ -48,7 +49,7 @@ AlertRow = tuple[str, int, str, str, str, str, str, str, str, str]
 _UPSERT = (
     "INSERT INTO {table} (region_id, bucket, source, kind, alerts, ms) VALUES (?, ?, ?, ?, ?, ?) "
     "ON CONFLICT(region_id, bucket, source, kind) DO UPDATE SET "
-    "alerts = alerts + excluded.alerts, ms = ms + excluded.ms"
+    "alerts = {table}.alerts + excluded.alerts, ms = {table}.ms + excluded.ms"
 )
 TABLES = {"hour": "history_rollup_hour", "day": "history_rollup_day"}
 
@@ -66,7 +67,7 @@ def _ms(text: str) -> int:
     return to_ms(moment)
 
 
-def lookup(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, HistoryRecord]:
+def lookup(conn: Connection, ids: Sequence[str]) -> dict[str, HistoryRecord]:
     """The stored imported alerts among ``ids``, as records."""
     rows = conn.execute(
         "SELECT a.id, a.source, a.kind, a.started_at, a.ended_at, r.region_id, "
@@ -89,7 +90,7 @@ def lookup(conn: sqlite3.Connection, ids: Sequence[str]) -> dict[str, HistoryRec
     return found
 
 
-def write_records(conn: sqlite3.Connection, batch: Sequence[tuple[HistoryRecord, AlertRow]]) -> WriteCounts:
+def write_records(conn: Connection, batch: Sequence[tuple[HistoryRecord, AlertRow]]) -> WriteCounts:
     """Store imported alerts and their rollups in one go; idempotent.
 
     An alert already stored is left alone unless the new record is preferred (see
@@ -139,7 +140,7 @@ def write_records(conn: sqlite3.Connection, batch: Sequence[tuple[HistoryRecord,
     return WriteCounts(added=len(new_rows), updated=len(changed), unchanged=unchanged)
 
 
-def _write_rollup(conn: sqlite3.Connection, rollup: Rollup) -> None:
+def _write_rollup(conn: Connection, rollup: Rollup) -> None:
     conn.executemany(_UPSERT.format(table=TABLES["hour"]), rollup.rows(rollup.hours))
     conn.executemany(_UPSERT.format(table=TABLES["day"]), rollup.rows(rollup.days))
 
@@ -147,12 +148,12 @@ def _write_rollup(conn: sqlite3.Connection, rollup: Rollup) -> None:
 # -- live alerts -----------------------------------------------------------------------------------------------
 
 
-def rollup_cursor(conn: sqlite3.Connection) -> int:
+def rollup_cursor(conn: Connection) -> int:
     row = conn.execute("SELECT value FROM meta WHERE key = ?", (ROLLUP_CURSOR_KEY,)).fetchone()
     return int(row[0]) if row else 0
 
 
-def apply_live_rollups(conn: sqlite3.Connection, expected: int, upto: int, rollup: Rollup) -> bool:
+def apply_live_rollups(conn: Connection, expected: int, upto: int, rollup: Rollup) -> bool:
     """Add the rollups of the events ``expected + 1 … upto`` and move the cursor, unless another process has
     moved it meanwhile (then nothing is written and the caller reads the events again)."""
     if rollup_cursor(conn) != expected:
@@ -169,7 +170,7 @@ def apply_live_rollups(conn: sqlite3.Connection, expected: int, upto: int, rollu
 
 
 def rollup_buckets(
-    conn: sqlite3.Connection,
+    conn: Connection,
     table: str,
     ranges: Sequence[tuple[int, int]],
     regions: Sequence[str] | None,
@@ -230,7 +231,7 @@ class HistoryFilter:
 
 
 def find_alert_bodies(
-    conn: sqlite3.Connection, where: HistoryFilter, limit: int, before: tuple[str, str] | None = None
+    conn: Connection, where: HistoryFilter, limit: int, before: tuple[str, str] | None = None
 ) -> list[tuple[str, str, str]]:
     """``(started_at, id, body)`` of matching alerts, newest first, each once; ``before`` continues a page."""
     clauses, params = where.where()
@@ -250,7 +251,7 @@ ExportRow = tuple[str, str, str, str, str, str, str, str | None, int, int]
 
 
 def export_page(
-    conn: sqlite3.Connection, where: HistoryFilter, after: tuple[str, str, str] | None, limit: int
+    conn: Connection, where: HistoryFilter, after: tuple[str, str, str] | None, limit: int
 ) -> list[ExportRow]:
     """One page of (alert, region) rows in start order; ``after`` is the last (started_at, id, region) seen."""
     clauses, params = where.where()
@@ -268,7 +269,7 @@ def export_page(
 
 
 def overlapping(
-    conn: sqlite3.Connection, start: str, end: str, sources: Sequence[str], regions: frozenset[str] | None
+    conn: Connection, start: str, end: str, sources: Sequence[str], regions: frozenset[str] | None
 ) -> list[tuple[str, str, str, str, str]]:
     """``(id, region_id, kind, started_at, ended_at)`` of actual ended alerts in force at some time in
     ``[start, end)``, in start order (what a replay of that period issues)."""
@@ -285,7 +286,7 @@ def overlapping(
     return [(str(a), str(b), str(c), str(d), str(e)) for a, b, c, d, e in rows]
 
 
-def coverage(conn: sqlite3.Connection) -> list[tuple[str, int, str | None, str | None]]:
+def coverage(conn: Connection) -> list[tuple[str, int, str | None, str | None]]:
     """``(source, alerts, first start, last end)`` per source of ended alerts."""
     rows = conn.execute(
         "SELECT source, COUNT(*), MIN(started_at), MAX(ended_at) FROM alerts WHERE ended_at IS NOT NULL "

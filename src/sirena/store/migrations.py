@@ -349,4 +349,15 @@ SQLITE: tuple[tuple[str, str], ...] = (
         CREATE INDEX cap_references_target ON cap_references(ref_sender, ref_identifier, ref_sent);
         """,
     ),
+    (
+        "0900_cluster_leases",
+        """
+        CREATE TABLE leases (
+            name TEXT PRIMARY KEY,
+            owner TEXT NOT NULL,
+            until REAL NOT NULL,
+            taken REAL NOT NULL
+        );
+        """,
+    ),
 )

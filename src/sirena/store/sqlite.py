@@ -34,6 +34,7 @@ from sirena.store.base import (
     WriteResult,
 )
 from sirena.store.migrations import SQLITE as MIGRATIONS
+from sirena.store.sql import Connection
 
 T = TypeVar("T")
 _STOP = object()
@@ -273,12 +274,11 @@ class SQLiteStore:
         now = now.replace(microsecond=now.microsecond // 1000 * 1000)
 
         def run(conn: sqlite3.Connection) -> TokenRecord:
-            cur = conn.execute(
-                "INSERT INTO tokens (name, hash, owner, created_at) VALUES (?, ?, ?, ?)",
+            row = conn.execute(
+                "INSERT INTO tokens (name, hash, owner, created_at) VALUES (?, ?, ?, ?) RETURNING id",
                 (name, token_hash, owner, format_time(now)),
-            )
-            assert cur.lastrowid is not None
-            return TokenRecord(cur.lastrowid, name, now, None, owner)
+            ).fetchone()
+            return TokenRecord(int(row[0]), name, now, None, owner)
 
         return await self._write(run)
 
@@ -355,12 +355,12 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
     return applied
 
 
-def _last_seq(conn: sqlite3.Connection) -> int:
+def _last_seq(conn: Connection) -> int:
     row = conn.execute("SELECT MAX(seq) FROM events").fetchone()
     return int(row[0] or 0)
 
 
-def _load_alert(conn: sqlite3.Connection, alert_id: str) -> Alert | None:
+def _load_alert(conn: Connection, alert_id: str) -> Alert | None:
     row = conn.execute("SELECT body FROM alerts WHERE id = ?", (alert_id,)).fetchone()
     return alert_from_dict(json.loads(row[0])) if row else None
 
@@ -378,7 +378,7 @@ def _token(row: Sequence[Any]) -> TokenRecord:
     return TokenRecord(int(row[0]), str(row[1]), created, parse_time(row[3]), row[4])
 
 
-def _apply(conn: sqlite3.Connection, alert_id: str, step: Step, idem: IdempotencyKey | None) -> WriteResult:
+def _apply(conn: Connection, alert_id: str, step: Step, idem: IdempotencyKey | None) -> WriteResult:
     if idem is not None:
         row = conn.execute(
             "SELECT request_hash, event_seq FROM idempotency WHERE scope = ? AND key = ?",
@@ -414,15 +414,18 @@ def _apply(conn: sqlite3.Connection, alert_id: str, step: Step, idem: Idempotenc
     if current is None or current.touched_regions != alert.touched_regions:
         conn.execute("DELETE FROM alert_regions WHERE alert_id = ?", (alert.id,))
         conn.executemany(
-            "INSERT OR IGNORE INTO alert_regions (alert_id, region_id, partial) VALUES (?, ?, ?)",
+            "INSERT INTO alert_regions (alert_id, region_id, partial) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
             [(alert.id, r, 0) for r in alert.regions] + [(alert.id, r, 1) for r in alert.partial_regions],
         )
-    cur = conn.execute(
-        "INSERT INTO events (type, alert_id, at, body) VALUES (?, ?, ?, ?)",
-        (event_type.value, alert.id, format_time(at), body),
+    # the next number after the last, never a gap: writers are serialised (one writer here, a cluster-wide lock
+    # on PostgreSQL), so sequence order is commit order
+    seq = int(
+        conn.execute(
+            "INSERT INTO events (seq, type, alert_id, at, body) "
+            "VALUES ((SELECT COALESCE(MAX(seq), 0) + 1 FROM events), ?, ?, ?, ?) RETURNING seq",
+            (event_type.value, alert.id, format_time(at), body),
+        ).fetchone()[0]
     )
-    seq = cur.lastrowid
-    assert seq is not None
     conn.execute(
         "INSERT INTO alert_versions (alert_id, version, event_seq, body) VALUES (?, ?, ?, ?)",
         (alert.id, alert.version, seq, body),
@@ -435,7 +438,7 @@ def _apply(conn: sqlite3.Connection, alert_id: str, step: Step, idem: Idempotenc
     return WriteResult(Event(seq=seq, type=event_type, alert=alert, at=at))
 
 
-def _find(conn: sqlite3.Connection, query: AlertQuery) -> list[Alert]:
+def _find(conn: Connection, query: AlertQuery) -> list[Alert]:
     clauses: list[str] = []
     params: list[Any] = []
     if query.states is not None:

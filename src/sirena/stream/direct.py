@@ -45,6 +45,8 @@ async def catch_up(hub: Hub, store: Store, client: DirectClient, last_id: int | 
                         return
                     if not hub.write(client, wire.event(event, dumps(event_to_dict(event)))):
                         return
+    if last > hub.last_seq:  # a resume point past this node's hub: it may just not have heard yet (several nodes)
+        last = min(last, await store.last_seq())  # but never past the log (an id from another database)
     if await drained(hub, client):
         hub.go_live(client, last)
 

@@ -97,6 +97,9 @@ class DirectClient:
     pending: list[tuple[Event, bytes]] | None = field(default_factory=list)
     seq: int = 0
     closed: bool = False
+    waiting: bool = False
+    """Caught up from the store past what this node's hub has published (it was sent events elsewhere, or the
+    store is ahead of this node's bus): it goes live once the hub reaches ``seq``."""
 
 
 @dataclass(eq=False, slots=True)
@@ -151,6 +154,9 @@ class Hub:
     direct: dict[tuple[EventFilter, Wire], _Group] = field(default_factory=dict)
     catching: set[DirectClient] = field(default_factory=set)
     stats: HubStats = field(default_factory=HubStats)
+    last_seq: int = 0
+    """The last event published (the runtime starts it at the log's end): with several nodes a client may have
+    been sent newer events elsewhere, and must not get them again."""
     _slices: deque[_Slice] = field(default_factory=deque)
     _scheduled: bool = False
 
@@ -192,6 +198,10 @@ class Hub:
         then the hub writes to it with its group."""
         if client.closed or client.pending is None:
             return
+        if after_seq > self.last_seq:  # this node has not published those yet: wait for it (see publish)
+            client.seq, client.waiting = after_seq, True
+            return
+        client.waiting = False
         pending, client.pending = client.pending, None
         self.catching.discard(client)
         client.seq = after_seq
@@ -235,13 +245,17 @@ class Hub:
     def publish(self, event: Event) -> None:
         """Hand ``event`` to every matching client; its JSON and each wire's frame are encoded once for all."""
         self.stats.published += 1
+        self.last_seq = max(self.last_seq, event.seq)
         alert = event.alert
         frames = _Frames(event)
+        released: list[DirectClient] = []
         for catching in tuple(self.catching):
             if catching.pending is not None and catching.filter.matches(alert):
                 catching.pending.append((event, frames.of(catching.wire)))
                 if len(catching.pending) > self.queue_size:
                     self.cut_off(catching)
+            if catching.waiting and self.last_seq >= catching.seq:
+                released.append(catching)
         for (event_filter, wire), group in self.direct.items():
             if event_filter.matches(alert):
                 group.last_seq = event.seq
@@ -253,6 +267,8 @@ class Hub:
                 self._end_queued(queued)
                 continue
             queued.queue.put_nowait((event, frames.of(SSE)))
+        for client in released:  # after this event's slices, which they are not in: their pending has it
+            self.go_live(client, client.seq)
         if self._slices and not self._scheduled:
             self._pump(min(self.slice_s, FIRST_SLICE_S) if self.slice_s > 0 else 0.0)
 

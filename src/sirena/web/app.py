@@ -19,6 +19,7 @@ from sirena.web.routes import (
     cap,
     compat_alerts_in_ua,
     compat_ukrainealarm,
+    health,
     history,
     index,
     metrics,
@@ -73,4 +74,5 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     compat_ukrainealarm.include(app, settings)
     for module in (webhooks, ws, push, metrics):
         app.include_router(module.router)
+    app.include_router(health.router)
     return app

@@ -90,7 +90,7 @@ def install(app: FastAPI) -> None:
         assert isinstance(exc, errors.SirenaError)
         if exc.status >= 500:
             log.error("%s: %s", type(exc).__name__, exc)
-        return render(exc, request)
+        return render(exc, request, {"Retry-After": "2"} if isinstance(exc, errors.Unavailable) else None)
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)

@@ -1,0 +1,75 @@
+"""The PostgreSQL schema: the SQLite migrations translated (:func:`sirena.store.sql.postgres_ddl`), plus the few
+entries only PostgreSQL needs, applied in order under an advisory lock (several nodes may start at once) and
+recorded by name in ``migrations`` like on SQLite.
+
+A migration that cannot be translated gets an entry in :data:`OVERRIDES` (same name, PostgreSQL text). One that
+fails stops the start-up with its name, so an area whose schema does not run on PostgreSQL never starts half
+working.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from sirena.errors import ConfigurationError
+from sirena.protocol.alert_json import format_time
+from sirena.store.migrations import SQLITE
+from sirena.store.sql import postgres_ddl, statements
+
+if TYPE_CHECKING:
+    import psycopg
+
+MIGRATE_LOCK = 0x53495245_4E410002
+
+OVERRIDES: dict[str, str] = {}
+"""Migration name → its PostgreSQL text, where the translation of the SQLite text would be wrong."""
+
+POSTGRES_ONLY: tuple[tuple[str, str], ...] = (
+    (
+        "0900_cluster_postgres_rowids",
+        # SQLite gives every table a ``rowid``; the area SQL reads it on these two (record numbers of imported
+        # alerts, the order CAP messages arrived in), so they get one here, assigned in insertion order.
+        """
+        ALTER TABLE alerts ADD COLUMN rowid BIGINT GENERATED ALWAYS AS IDENTITY;
+        ALTER TABLE cap_messages ADD COLUMN rowid BIGINT GENERATED ALWAYS AS IDENTITY;
+        """,
+    ),
+)
+
+
+def migrations() -> list[tuple[str, str]]:
+    """Every migration, in order, as PostgreSQL runs it."""
+    translated = [(name, OVERRIDES.get(name) or postgres_ddl(sql)) for name, sql in SQLITE]
+    return [*translated, *POSTGRES_ONLY]
+
+
+def migrate(conn: psycopg.Connection[Any]) -> list[str]:
+    """Apply every migration not yet recorded (on an autocommit connection); returns the names applied."""
+    import psycopg
+
+    conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATE_LOCK,))
+    try:
+        conn.execute(
+            'CREATE TABLE IF NOT EXISTS migrations (name TEXT COLLATE "C" PRIMARY KEY, applied_at TEXT NOT NULL)'
+        )
+        done = {row[0] for row in conn.execute("SELECT name FROM migrations").fetchall()}
+        applied: list[str] = []
+        for name, sql in migrations():
+            if name in done:
+                continue
+            try:
+                with conn.transaction():
+                    for statement in statements(sql):
+                        conn.execute(statement.replace("%", "%%"), ())
+                    conn.execute(
+                        "INSERT INTO migrations (name, applied_at) VALUES (%s, %s)",
+                        (name, format_time(datetime.now(UTC))),
+                    )
+            except psycopg.Error as exc:
+                reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                raise ConfigurationError("error.postgres_migration", name=name, reason=reason) from None
+            applied.append(name)
+        return applied
+    finally:
+        conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATE_LOCK,))

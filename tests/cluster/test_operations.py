@@ -1,0 +1,78 @@
+"""Operating a cluster: `sirena migrate` on PostgreSQL, liveness and readiness, backends chosen by URL, and
+passwords in URLs kept out of listings."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from sirena import testing
+from sirena.cluster.testing import nats_url, scratch_database
+from sirena.errors import ConfigurationError
+from sirena.runtime import Runtime
+from sirena.settings import Settings
+from sirena.store import open_store
+from sirena.store.postgres import PostgresStore
+from sirena.store.postgres_migrations import migrations
+
+
+def test_migrate_creates_and_upgrades_a_postgres_database(tmp_path: Path) -> None:
+    with scratch_database() as url:
+        for _ in range(2):
+            done = subprocess.run(
+                [sys.executable, "-m", "sirena", "migrate", "--database-url", url],
+                capture_output=True,
+                text=True,
+                timeout=90,
+                check=False,
+            )
+            assert done.returncode == 0, done.stderr
+            assert done.stdout.strip() == "database is up to date"
+        with psycopg.connect(url) as conn:
+            names = [r[0] for r in conn.execute("SELECT name FROM migrations ORDER BY name")]
+            collation = conn.execute(
+                "SELECT collation_name FROM information_schema.columns WHERE table_name = 'alerts' AND column_name = 'id'"
+            ).fetchone()
+        assert names == sorted(name for name, _ in migrations())
+        assert collation == ("C",)
+
+
+def test_backends_are_chosen_by_url() -> None:
+    assert isinstance(open_store("postgresql://postgres@127.0.0.1:5432/x"), PostgresStore)
+    with pytest.raises(ConfigurationError):
+        open_store("mysql://x")
+    with pytest.raises(ConfigurationError) as info:
+        Runtime(Settings.from_env({}, bus_url=nats_url(), bus_stream="no.dots"))
+    assert "no.dots" in info.value.detail()
+    with pytest.raises(ConfigurationError):
+        Runtime(Settings.from_env({}, bus_url="kafka://x"))
+
+
+def test_passwords_in_urls_are_masked_in_settings_listings() -> None:
+    settings = Settings.from_env({"SIRENA_DATABASE_URL": "postgresql://sirena:s3cret@db:5432/sirena"})
+    assert settings.masked()["database_url"] == "postgresql://sirena:**********@db:5432/sirena"
+    assert "s3cret" not in str(settings.masked())
+
+
+async def test_livez_and_readyz_report_the_node(tmp_path: Path) -> None:
+    async with testing.api(tmp_path) as api:
+        live = await api.client.get("/livez")
+        assert live.status_code == 200
+        assert live.json()["node"] == api.runtime.node_id
+        ready = await api.client.get("/readyz")
+        assert ready.status_code == 200
+        body = ready.json()
+        assert body["status"] == "ok"
+        assert body["database"]["status"] == "ok"
+        assert body["bus"]["status"] == "ok"
+        assert "webhook-enqueuer" in body["leases"]
+        api.runtime.begin_drain()
+        draining = await api.client.get("/readyz")
+        assert draining.status_code == 503
+        assert draining.json()["status"] == "draining"
+        assert draining.headers["retry-after"]
+        assert (await api.client.get("/livez")).status_code == 200
