@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, cast
 from sirena.delivery.dispatcher import Dispatcher
 from sirena.delivery.metrics import DeliveryMetrics
 from sirena.delivery.mqtt import MqttBridge
+from sirena.delivery.nearby import Nearby
 from sirena.delivery.outbox import Enqueuer
 from sirena.delivery.push import WebPush
 from sirena.delivery.webhooks import FormatContext, Webhooks
@@ -63,7 +64,9 @@ class Delivery:
                 rt.store,
                 runner,
                 self.webhooks,
-                FormatContext(rt.registry, rt.service),
+                FormatContext(
+                    rt.registry, rt.service, Nearby(rt.registry, settings.place_border_margin_m, rt.shelters)
+                ),
                 self.metrics,
                 dispatcher.wake,
                 settings.delivery_poll_s,
@@ -80,6 +83,7 @@ class Delivery:
             self._spawn(rt.leases.exclusive("mqtt", self.mqtt.resume), "sirena-mqtt")  # one node of a cluster
         if settings.push:
             self.push = WebPush(rt.store, runner, settings, rt.registry, self.metrics)
+            self.push.nearby = Nearby(rt.registry, settings.place_border_margin_m, rt.shelters)
             await self.push.start()
             self._unsubscribe.append(rt.bus.subscribe(self.push.notify))
             self._spawn(rt.leases.exclusive("push", self.push.resume), "sirena-push")  # one node of a cluster

@@ -122,8 +122,11 @@ class Enqueuer:
         live = [s for s in subscriptions if s.format != MANUAL]
         if not live:
             return rows
+        nearby = self.context.nearby
         for event in events:
             for sub in live:
+                if nearby is not None and sub.filter.get("places") and not nearby.reaches_event(sub.filter, event):
+                    continue  # a polygon or circle alert that no place of the subscription is in
                 if event.seq <= sub.after_seq or not self._filter(sub).matches(event.alert):
                     continue
                 try:

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from sirena import __version__
-from sirena.delivery import address, notification
+from sirena.delivery import address, nearby, notification
 from sirena.delivery.backoff import Backoff, wait_signal
 from sirena.delivery.errors import MissingExtra, PushSubscriptionNotFound, UnsafeTarget
 from sirena.delivery.filters import CompiledFilter, SubscriptionFilter
@@ -125,6 +125,8 @@ class WebPush:
         self._compiled: dict[tuple[str, str], CompiledFilter] = {}
         self._targeting: tuple[PointResolver, RegionClosure] | None = None
         self._area: tuple[tuple[str, int], AlertArea] | None = None
+        self.nearby: nearby.Nearby | None = None
+        """Names the nearest shelters in notifications for subscriptions with places (set by the runtime)."""
         self.cursor = 0
         self._persisted = 0
         self._persisted_at = 0.0
@@ -329,7 +331,11 @@ class WebPush:
 
     async def deliver(self, record: PushRecord, event: Event) -> None:
         """First attempt now; retries, if needed, in the background so the next event is not held up."""
-        payload = notification.encode(notification.notification(event, self.registry, record.lang))
+        body = notification.notification(event, self.registry, record.lang)
+        if self.nearby is not None:
+            near = await self.nearby.for_event(event, record.filter)
+            nearby.attach(body, near, notification.MAX_PLAINTEXT, notification.encode)
+        payload = notification.encode(body)
         status = await self.send(record, payload, event)
         if status in RETRIABLE or status is None:
             task = asyncio.create_task(self._retry(record, payload, event))

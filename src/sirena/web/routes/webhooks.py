@@ -3,6 +3,7 @@ dead letters and redrive. Every call needs a bearer token."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -12,12 +13,14 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from sirena.delivery import NATIVE, SubscriptionFilter, Webhooks, WebhookSpec
 from sirena.delivery.errors import ChannelDisabled
+from sirena.delivery.nearby import Nearby, place_dict
 from sirena.domain.model import Kind, Level, Status, ThreatType
 from sirena.protocol.alert_json import format_time
 from sirena.runtime import Runtime
 from sirena.store.base import TokenRecord
 from sirena.store.delivery import Attempt, WebhookMessage, WebhookSubscription
 from sirena.web.deps import check_regions, enums, require_token, runtime
+from sirena.web.routes.push import PlaceIn
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
 
@@ -35,12 +38,29 @@ class WebhookIn(BaseModel):
     regions: Annotated[list[RegionId], Field(max_length=2000)] | None = Field(
         None, description="Region ids; an alert for a region, its descendants or its ancestors matches."
     )
+    places: Annotated[list[PlaceIn], Field(max_length=20)] = Field(
+        default_factory=list,
+        description="Points `{lat, lon}`: a polygon or circle alert matches only when one is inside its area "
+        "(or one of `regions` is touched); a region alert matches the regions they lie in.",
+    )
     kinds: Annotated[list[Choice], Field(max_length=20)] | None = None
     threats: Annotated[list[Choice], Field(max_length=20)] | None = None
     levels: Annotated[list[Choice], Field(max_length=2)] | None = None
     statuses: Annotated[list[Choice], Field(max_length=3)] | None = Field(
         None, description='`actual` (default), `exercise`, `test`, or `["all"]`.'
     )
+
+
+def _placed(
+    rt: Runtime, flt: SubscriptionFilter, places: list[tuple[float, float]]
+) -> tuple[SubscriptionFilter, dict[str, Any]]:
+    """With places: the filter's regions become its own and the places' (resolved now), and the places are kept
+    to decide polygon and circle alerts (see ``sirena.delivery.nearby``)."""
+    if not places:
+        return flt, {}
+    found = Nearby(rt.registry, rt.settings.place_border_margin_m).resolve(places)
+    regions = tuple(dict.fromkeys([*(flt.regions or ()), *found]))
+    return dataclasses.replace(flt, regions=regions), place_dict(places, flt.regions)
 
 
 def _webhooks(request: Request) -> tuple[Runtime, Webhooks]:
@@ -57,6 +77,8 @@ def _time(epoch: float | None) -> str | None:
 def subscription_json(sub: WebhookSubscription, *, secret: bool = False) -> dict[str, Any]:
     body: dict[str, Any] = {"id": sub.id, "url": sub.url}
     body.update({k: sub.filter.get(k) for k in ("regions", "kinds", "threats", "levels", "statuses")})
+    if sub.filter.get("places"):
+        body["places"] = [{"lat": p[0], "lon": p[1]} for p in sub.filter["places"]]
     body["created_at"] = format_time(sub.created_at)
     if secret:
         body["secret"] = sub.secret
@@ -111,7 +133,8 @@ async def create_webhook(
     (Standard Webhooks headers `webhook-id`, `webhook-timestamp`, `webhook-signature`). The secret is shown only
     in this response."""
     rt, hooks = _webhooks(request)
-    spec = WebhookSpec(url=body.url, filter=_filter(rt, body), owner=token.owner or f"token:{token.name}")
+    flt, extra = _placed(rt, _filter(rt, body), [(p.lat, p.lon) for p in body.places])
+    spec = WebhookSpec(url=body.url, filter=flt, owner=token.owner or f"token:{token.name}", extra=extra)
     sub = await hooks.subscribe(spec)
     return JSONResponse(
         subscription_json(sub, secret=True), status_code=201, headers={"Location": f"{router.prefix}/{sub.id}"}
