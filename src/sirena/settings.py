@@ -158,7 +158,7 @@ class Settings:
     push_allow_private: bool = _setting(
         False, "Allow push endpoints that resolve to private or loopback addresses (tests, closed networks)."
     )
-    metrics_token: Secret = _setting(
+    metrics_token: Secret = _setting(  # noqa: RUF009
         Secret(""), "Bearer token `/metrics` requires. Empty: `/metrics` is open.", secret=True
     )
     compat_public: bool = _setting(
