@@ -76,3 +76,14 @@ async def test_livez_and_readyz_report_the_node(tmp_path: Path) -> None:
         assert draining.json()["status"] == "draining"
         assert draining.headers["retry-after"]
         assert (await api.client.get("/livez")).status_code == 200
+
+
+def test_an_area_not_verified_on_postgres_stops_start_up_with_its_name() -> None:
+    from sirena.store.postgres_migrations import unverified
+
+    names = [name for name, _ in migrations()]
+    assert unverified(names) == []
+    assert unverified([*names, "0950_weather_feeds"]) == ["0950_weather_feeds"]
+    message = ConfigurationError("error.postgres_area", name="0950_weather_feeds", area="weather").detail()
+    assert "weather" in message
+    assert "0950_weather_feeds" in message
