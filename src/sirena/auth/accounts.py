@@ -12,7 +12,6 @@ import hashlib
 import hmac
 import re
 import secrets
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,6 +27,7 @@ from sirena.protocol.alert_json import format_time
 from sirena.regions import RegionRegistry
 from sirena.store import auth as sql
 from sirena.store.auth import UserRecord
+from sirena.store.sql import Connection
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,63}$")
 CHANNEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
@@ -123,7 +123,7 @@ async def add_user(
         hashed = await asyncio.to_thread(hash_password, password)
     when = now()
 
-    def run(conn: sqlite3.Connection) -> UserRecord:
+    def run(conn: Connection) -> UserRecord:
         user = sql.insert_user(conn, name, parsed.value, hashed, scopes, channels, when)
         details = {"role": user.role, "scopes": list(user.scopes), "channels": list(user.channels)}
         sql.append_audit(conn, when, actor, "user.add", f"user:{name}", details | {"password": hashed is not None})
@@ -147,7 +147,7 @@ async def disable_user(store: object, name: str, *, actor: str = "local") -> Use
     """Disable a user: their tokens stop working and their sessions end at once."""
     when = now()
 
-    def run(conn: sqlite3.Connection) -> UserRecord:
+    def run(conn: Connection) -> UserRecord:
         user = sql.disable_user(conn, name, when)
         if user is None:
             raise UserNotFound("error.user_not_found", name=name)
@@ -170,7 +170,7 @@ async def login(store: object, name: str, password: str, policy: LoginPolicy, *,
     if not good or user is None or not usable:
         user_id = user.id if user is not None else None
 
-        def failed(conn: sqlite3.Connection) -> None:
+        def failed(conn: Connection) -> None:
             details: dict[str, object] = {"client": client}
             if user_id is not None:
                 failures, until = sql.login_failed(
@@ -185,7 +185,7 @@ async def login(store: object, name: str, password: str, policy: LoginPolicy, *,
     expires = when + timedelta(seconds=policy.session_ttl_s)
     found = user
 
-    def opened(conn: sqlite3.Connection) -> None:
+    def opened(conn: Connection) -> None:
         sql.login_succeeded(conn, found.id)
         sql.insert_session(conn, session_hash(token), found.id, when, expires)
         sql.append_audit(conn, when, f"user:{found.name}", "login", f"user:{found.name}", {"client": client})
@@ -205,7 +205,7 @@ async def session_principal(store: object, token: str) -> Principal | None:
 async def logout(store: object, token: str, who: Principal) -> None:
     when = now()
 
-    def run(conn: sqlite3.Connection) -> None:
+    def run(conn: Connection) -> None:
         if sql.end_session(conn, session_hash(token), when):
             sql.append_audit(conn, when, who.actor, "logout", who.actor, {})
 

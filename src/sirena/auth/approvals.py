@@ -7,7 +7,6 @@ most once; rejecting and expiry leave nothing written. Ending and cancelling nev
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,6 +22,7 @@ from sirena.regions import RegionRegistry
 from sirena.store import auth as sql
 from sirena.store.auth import ApprovalRecord
 from sirena.store.base import WriteHook, WriteResult
+from sirena.store.sql import Connection
 
 STATES = ("pending", "approved", "rejected", "expired")
 
@@ -74,7 +74,7 @@ async def request(
         idempotency_key=key,
     )
 
-    def run(conn: sqlite3.Connection) -> ApprovalRecord:
+    def run(conn: Connection) -> ApprovalRecord:
         if key is not None:
             earlier = sql.approval_by_key(conn, who.user_id, key)
             if earlier is not None:
@@ -145,7 +145,7 @@ def approving(record: ApprovalRecord, who: Principal) -> WriteHook:
 async def reject(store: object, record: ApprovalRecord, who: Principal, reason: str | None) -> ApprovalRecord:
     when = now()
 
-    def run(conn: sqlite3.Connection) -> ApprovalRecord:
+    def run(conn: Connection) -> ApprovalRecord:
         if not sql.decide_approval(conn, record.id, "rejected", who.user_id, who.name, when, reason, None):
             current = sql.get_approval(conn, record.id)
             raise ApprovalClosed(

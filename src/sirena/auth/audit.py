@@ -9,7 +9,6 @@ head elsewhere (``sirena audit verify`` prints it) protects against a rewrite of
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +21,7 @@ from sirena.settings import Settings
 from sirena.store import auth as sql
 from sirena.store.auth import GENESIS, AuditEntry
 from sirena.store.base import WriteHook, WriteResult
+from sirena.store.sql import Connection
 
 
 class Recorder:
@@ -77,7 +77,7 @@ async def record_settings(store: object, settings: Settings) -> AuditEntry | Non
     values = settings.masked()
     when = now()
 
-    def run(conn: sqlite3.Connection) -> AuditEntry | None:
+    def run(conn: Connection) -> AuditEntry | None:
         if sql.last_audit_details(conn, "settings.change") == sql.canonical(values):
             return None
         return sql.append_audit(conn, when, "local", "settings.change", None, values)
@@ -151,7 +151,7 @@ def check_chain(
     return Verdict(True, count, f"{last.seq}:{last.hash}" if last else None)
 
 
-def _verify(conn: sqlite3.Connection, anchor: tuple[int, str] | None) -> Verdict:
+def _verify(conn: Connection, anchor: tuple[int, str] | None) -> Verdict:
     conn.execute("BEGIN")
     try:
         return check_chain(sql.iter_audit(conn), sql.audit_head(conn), anchor)

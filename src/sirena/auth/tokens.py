@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import sqlite3
 from datetime import datetime
 
 from sirena.auth.errors import UserNotFound
@@ -18,6 +17,7 @@ from sirena.errors import Conflict, Unauthorized
 from sirena.protocol.alert_json import format_time
 from sirena.store import auth as sql
 from sirena.store.base import Store, TokenRecord
+from sirena.store.sql import Connection
 
 PREFIX = "sir_"
 
@@ -73,7 +73,7 @@ async def create_for(
     digest = hash_token(token)
     when = now()
 
-    def run(conn: sqlite3.Connection) -> int:
+    def run(conn: Connection) -> int:
         owner = sql.user_by_name(conn, user) if user is not None else sql.builtin_user(conn)
         if owner is None:
             raise UserNotFound("error.user_not_found", name=user)
@@ -106,7 +106,7 @@ async def principal_for(store: object, token: str | None) -> Principal:
 async def revoke(store: object, token_id: int, *, actor: str = "local") -> bool:
     when = now()
 
-    def run(conn: sqlite3.Connection) -> bool:
+    def run(conn: Connection) -> bool:
         done = sql.revoke_token(conn, token_id, when)
         if done:
             sql.append_audit(conn, when, actor, "token.revoke", f"token:{token_id}", {})

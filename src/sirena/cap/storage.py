@@ -3,19 +3,19 @@ transaction and on its readers, as ``SQLiteStore.transaction`` and ``SQLiteStore
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from typing import Protocol, TypeVar, runtime_checkable
 
 from sirena.errors import ConfigurationError
+from sirena.store.sql import Connection
 
 T = TypeVar("T")
 
 
 @runtime_checkable
 class SqlStore(Protocol):
-    async def transaction(self, fn: Callable[[sqlite3.Connection], T]) -> T: ...
-    async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T: ...
+    async def transaction(self, fn: Callable[[Connection], T]) -> T: ...
+    async def read(self, fn: Callable[[Connection], T]) -> T: ...
 
 
 def sql(store: object) -> SqlStore:

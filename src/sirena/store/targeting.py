@@ -1,5 +1,6 @@
 """SQL for targeting: subscribers' places with a change log, shelters and their imports. Functions of a
-``sqlite3.Connection``, run through ``SQLiteStore.transaction`` (writes) and ``SQLiteStore.read`` (reads).
+portable connection (``sirena.store.sql.Connection``), run through ``store.transaction`` (writes) and
+``store.read`` (reads).
 
 Every place added or deleted appends a row to ``place_log``, so an in-memory index can follow the table by
 reading only what changed. The log keeps its last :data:`LOG_KEEP` rows; a reader further behind reloads.
@@ -10,7 +11,6 @@ readers).
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +19,7 @@ from typing import Any, Protocol, TypeVar
 from sirena.errors import ConfigurationError
 from sirena.protocol.alert_json import format_time, parse_time
 from sirena.shelters.model import Accessibility, Shelter
+from sirena.store.sql import Connection
 from sirena.targeting.place import Place, PlaceKind
 
 T = TypeVar("T")
@@ -29,8 +30,8 @@ _SHELTER_COLUMNS = "id, source, ref, lat, lon, name, capacity, accessibility, ho
 
 
 class SQLAccess(Protocol):
-    async def transaction(self, fn: Callable[[sqlite3.Connection], T]) -> T: ...
-    async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T: ...
+    async def transaction(self, fn: Callable[[Connection], T]) -> T: ...
+    async def read(self, fn: Callable[[Connection], T]) -> T: ...
 
 
 def sql_access(store: object) -> SQLAccess:
@@ -64,7 +65,7 @@ def _place(row: Sequence[Any]) -> Place:
     )
 
 
-def insert_place(conn: sqlite3.Connection, place: Place, limit: int) -> Place:
+def insert_place(conn: Connection, place: Place, limit: int) -> Place:
     """Store a place (its ``key`` is assigned here) and log it; :class:`TooManyPlaces` past ``limit``."""
     (count,) = conn.execute("SELECT COUNT(*) FROM places WHERE subscriber = ?", (place.subscriber,)).fetchone()
     if count >= limit:
@@ -91,7 +92,7 @@ def insert_place(conn: sqlite3.Connection, place: Place, limit: int) -> Place:
     return found
 
 
-def delete_place(conn: sqlite3.Connection, place_id: str) -> Place | None:
+def delete_place(conn: Connection, place_id: str) -> Place | None:
     found = get_place(conn, place_id)
     if found is None:
         return None
@@ -100,7 +101,7 @@ def delete_place(conn: sqlite3.Connection, place_id: str) -> Place | None:
     return found
 
 
-def delete_subscriber(conn: sqlite3.Connection, subscriber: str) -> int:
+def delete_subscriber(conn: Connection, subscriber: str) -> int:
     """Delete every place of a subscriber; how many there were."""
     keys = [int(r[0]) for r in conn.execute("SELECT n FROM places WHERE subscriber = ?", (subscriber,))]
     for key in keys:
@@ -109,23 +110,23 @@ def delete_subscriber(conn: sqlite3.Connection, subscriber: str) -> int:
     return len(keys)
 
 
-def _log(conn: sqlite3.Connection, key: int, op: str) -> None:
+def _log(conn: Connection, key: int, op: str) -> None:
     seq = int(conn.execute("INSERT INTO place_log (n, op) VALUES (?, ?) RETURNING seq", (key, op)).fetchone()[0])
     if seq % 1000 == 0:
         conn.execute("DELETE FROM place_log WHERE seq <= ?", (seq - LOG_KEEP,))
 
 
-def get_place(conn: sqlite3.Connection, place_id: str) -> Place | None:
+def get_place(conn: Connection, place_id: str) -> Place | None:
     row = conn.execute(f"SELECT {_PLACE_COLUMNS} FROM places WHERE id = ?", (place_id,)).fetchone()
     return _place(row) if row else None
 
 
-def list_places(conn: sqlite3.Connection, subscriber: str) -> list[Place]:
+def list_places(conn: Connection, subscriber: str) -> list[Place]:
     rows = conn.execute(f"SELECT {_PLACE_COLUMNS} FROM places WHERE subscriber = ? ORDER BY n", (subscriber,))
     return [_place(r) for r in rows]
 
 
-def places_by_key(conn: sqlite3.Connection, keys: Iterable[int]) -> list[Place]:
+def places_by_key(conn: Connection, keys: Iterable[int]) -> list[Place]:
     wanted = sorted(set(keys))
     found: list[Place] = []
     for start in range(0, len(wanted), 500):
@@ -161,7 +162,7 @@ def _rows(cursor: Iterable[Sequence[Any]]) -> PlaceRows:
     return rows
 
 
-def load_places(conn: sqlite3.Connection) -> tuple[int, PlaceRows]:
+def load_places(conn: Connection) -> tuple[int, PlaceRows]:
     """Every place and the log position they reflect, read consistently."""
     conn.execute("BEGIN")
     try:
@@ -182,7 +183,7 @@ class PlaceChanges:
     """Keys deleted after the position asked for (they may include keys in ``added``'s past, never its rows)."""
 
 
-def place_changes(conn: sqlite3.Connection, after: int) -> PlaceChanges | None:
+def place_changes(conn: Connection, after: int) -> PlaceChanges | None:
     """What changed after log position ``after``; None when the log no longer reaches back that far."""
     conn.execute("BEGIN")
     try:
@@ -207,7 +208,7 @@ def place_changes(conn: sqlite3.Connection, after: int) -> PlaceChanges | None:
     return PlaceChanges(int(last), added, removed)
 
 
-def count_places(conn: sqlite3.Connection) -> tuple[int, int]:
+def count_places(conn: Connection) -> tuple[int, int]:
     """(places, subscribers)."""
     places, subscribers = conn.execute("SELECT COUNT(*), COUNT(DISTINCT subscriber) FROM places").fetchone()
     return int(places), int(subscribers)
@@ -247,7 +248,7 @@ class ShelterImport:
 
 
 def replace_shelters(
-    conn: sqlite3.Connection,
+    conn: Connection,
     source: str,
     shelters: Sequence[Shelter],
     *,
@@ -287,12 +288,12 @@ def replace_shelters(
     return ShelterImport(int(row[0]), source, file, fmt, len(shelters), replaced, rejected, at, actor)
 
 
-def shelter_revision(conn: sqlite3.Connection) -> int:
+def shelter_revision(conn: Connection) -> int:
     """Grows with every import: a cache of the shelters is current while this is unchanged."""
     return int(conn.execute("SELECT COALESCE(MAX(revision), 0) FROM shelter_imports").fetchone()[0])
 
 
-def load_shelters(conn: sqlite3.Connection) -> tuple[int, list[Shelter]]:
+def load_shelters(conn: Connection) -> tuple[int, list[Shelter]]:
     """Every shelter, in a stable order, and the revision they reflect, read consistently."""
     conn.execute("BEGIN")
     try:
@@ -303,7 +304,7 @@ def load_shelters(conn: sqlite3.Connection) -> tuple[int, list[Shelter]]:
     return revision, shelters
 
 
-def list_imports(conn: sqlite3.Connection, limit: int = 100) -> list[ShelterImport]:
+def list_imports(conn: Connection, limit: int = 100) -> list[ShelterImport]:
     rows = conn.execute(
         "SELECT revision, source, file, format, imported, replaced, rejected, at, actor FROM shelter_imports "
         "ORDER BY revision DESC LIMIT ?",
