@@ -15,12 +15,13 @@ import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from sirena.advisories.system import Advisories
 from sirena.auth.audit import record_settings
 from sirena.bus import Bus, open_bus
 from sirena.cap.exchange import CapExchange
 from sirena.cluster import Leases, node_name
 from sirena.delivery import Delivery
-from sirena.domain.model import Event
+from sirena.domain.notice import LogEvent
 from sirena.protocol import sse
 from sirena.regions import RegionRegistry, load_builtin, load_data, load_file
 from sirena.service import AlertService, Clock, utcnow
@@ -85,11 +86,12 @@ class Runtime:
         )
         self.delivery = Delivery(settings, self.hub)
         self.service: AlertService
-        self.cap: CapExchange
         self.places: PlaceRegistry
         self.shelters = ShelterDirectory(self.store)
+        self.cap: CapExchange
+        self.advisories: Advisories
         self.published_seq = 0
-        self._relay_queue: asyncio.Queue[Sequence[Event] | None] = asyncio.Queue()
+        self._relay_queue: asyncio.Queue[Sequence[LogEvent] | None] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._unsubscribe: Callable[[], None] = _nothing
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -106,9 +108,10 @@ class Runtime:
         registry = self._given_registry or await resolve_regions(self.settings, self.store)
         shelter_times = TimeToShelter.from_setting(self.settings.time_to_shelter_file, registry)
         self.service = AlertService(self.store, registry, self._clock, time_to_shelter=shelter_times)
-        self.cap = CapExchange(self.settings, self.service)
         margin = self.settings.place_border_margin_m
         self.places = PlaceRegistry(self.store, registry, time_to_shelter=shelter_times, margin_m=margin)
+        self.cap = CapExchange(self.settings, self.service)
+        self.advisories = Advisories(self.settings, self.store, registry, self._clock)
         await self.bus.start()
         self._unsubscribe = _both(self.bus.subscribe(self._observed), self.bus.subscribe(self.hub.publish))
         self.published_seq = self.hub.last_seq = await self.store.last_seq()
@@ -133,6 +136,8 @@ class Runtime:
         if self.cap.puller is not None:
             follow = self.leases.exclusive("cap-pull", self.cap.follow)  # one node of a cluster pulls the feeds
             self._tasks.append(asyncio.create_task(follow, name="sirena-cap-pull"))
+        escalation = self.leases.exclusive("escalation", self.advisories.run)  # escalation and expiry: one node
+        self._tasks.append(asyncio.create_task(escalation, name="sirena-escalation"))
         self.started = True
         if self.settings.gc_freeze:
             gc.collect()
@@ -185,7 +190,7 @@ class Runtime:
             await asyncio.sleep(self.settings.stream_heartbeat_s)
             self.hub.heartbeat()
 
-    def _observed(self, event: Event) -> None:
+    def _observed(self, event: LogEvent) -> None:
         """An event reached this node's handlers (with several nodes: maybe published by another one), so the
         relay need not publish it again."""
         if event.seq > self.published_seq:

@@ -220,6 +220,25 @@ class Settings:
         "", "External CAP feeds to follow: Atom or RSS URLs (or single CAP documents), comma-separated."
     )
     cap_poll_s: float = _setting(60.0, "Seconds between polls of each CAP feed; failures back off up to an hour.")
+    all_clear_on_end: bool = _setting(
+        False,
+        "Send an all-clear (`alert.all_clear`, on every outlet and channel) whenever an alert is ended through the "
+        'API or `sirena end`, also when the request does not ask for one (`{"all_clear": ...}`).',
+    )
+    all_clear_show_s: float = _setting(
+        3600.0, "How long an all-clear stays in the CAP feeds and on the map after the alert ended (seconds)."
+    )
+    coordination_escalate_s: float = _setting(
+        300.0,
+        "Seconds after which an unacknowledged coordination message goes to the addressee's colleagues (users "
+        "sharing a region scope or channel); 0: never escalate.",
+    )
+    coordination_escalate_admins_s: float = _setting(
+        900.0, "Seconds after sending at which a still unacknowledged coordination message goes to administrators."
+    )
+    coordination_poll_s: float = _setting(
+        5.0, "Longest wait between two looks for coordination messages to escalate and advisories that expired."
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, /, **overrides: Any) -> Settings:

@@ -74,6 +74,7 @@ VIEWS: dict[str, tuple[str, ...]] = {
     "/compat/ukrainealarm/api/v3/alerts/{region_id}": ("/compat/ukrainealarm/api/v3/alerts/{region}",),
     "/api/v1/places/{place_id}/alerts": ("/api/v1/places/{place}/alerts",),
     "/api/v1/advisories": ("/api/v1/advisories",),
+    "/api/v1/all-clears": ("/api/v1/all-clears",),
     "/api/v1/reports": ("/api/v1/reports", "/api/v1/reports?active=true"),
 }
 

@@ -24,7 +24,7 @@ from sirena.settings import Settings
 from sirena.web import create_app
 
 EXAMPLES = 10
-STREAMS = {"/api/v1/stream"}
+STREAMS = {"/api/v1/stream", "/api/v1/coordination/stream"}
 FOREIGN_ERRORS = ("/compat/",)
 """The compatible APIs answer errors in the shape of the API they imitate; they too must never answer 5xx."""
 PROBLEM_KEYS = {"type", "title", "status", "detail", "instance"}
@@ -91,6 +91,7 @@ def fuzzer(strategy: Any, headers: dict[str, str], timeout: float) -> Any:
     return run
 
 
+@pytest.mark.timeout(300)  # about a second per operation, and there are nearly a hundred
 def test_no_input_makes_a_server_error_and_every_error_is_a_problem(fuzz_app: tuple[Any, dict[str, str]]) -> None:
     from schemathesis.python.asgi import get_client
 

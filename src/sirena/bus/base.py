@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from sirena.domain.model import Event
+from sirena.domain.notice import LogEvent
 
-Handler = Callable[[Event], None]
+Handler = Callable[[LogEvent], None]
 
 
 class Bus(Protocol):
     async def start(self) -> None: ...
     async def close(self) -> None: ...
-    async def publish(self, event: Event) -> None: ...
+    async def publish(self, event: LogEvent) -> None: ...
     def subscribe(self, handler: Handler) -> Callable[[], None]:
         """Call ``handler`` for each event, in sequence order; returns a function that unsubscribes."""
         ...

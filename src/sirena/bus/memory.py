@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from sirena.bus.base import Handler
-from sirena.domain.model import Event
+from sirena.domain.notice import LogEvent
 
 
 class MemoryBus:
@@ -18,10 +18,10 @@ class MemoryBus:
     async def close(self) -> None:
         self._handlers.clear()
 
-    async def publish(self, event: Event) -> None:
+    async def publish(self, event: LogEvent) -> None:
         self.deliver(event)
 
-    def deliver(self, event: Event) -> None:
+    def deliver(self, event: LogEvent) -> None:
         for handler in tuple(self._handlers):
             handler(event)
 

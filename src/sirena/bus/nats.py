@@ -24,9 +24,9 @@ from typing import Any
 
 from sirena.bus.base import Handler
 from sirena.bus.sequencer import EventLog, Sequencer
-from sirena.domain.model import Event
+from sirena.domain.notice import LogEvent
 from sirena.errors import ConfigurationError
-from sirena.protocol.alert_json import dumps, event_from_dict, event_to_dict, format_time, parse_time
+from sirena.protocol.alert_json import dumps, event_to_dict, format_time, log_event_from_dict, parse_time
 
 log = logging.getLogger("sirena.bus")
 
@@ -48,13 +48,13 @@ def _nats() -> Any:
     return nats
 
 
-def encode(event: Event) -> bytes:
+def encode(event: LogEvent) -> bytes:
     return dumps({**event_to_dict(event), "at": format_time(event.at)}).encode()
 
 
-def decode(data: bytes) -> Event:
+def decode(data: bytes) -> LogEvent:
     body = json.loads(data)
-    return event_from_dict(body, at=parse_time(body.get("at")))
+    return log_event_from_dict(body, at=parse_time(body.get("at")))
 
 
 class NatsBus:
@@ -100,7 +100,7 @@ class NatsBus:
         await self.sequencer.close()
         self._handlers.clear()
 
-    async def publish(self, event: Event) -> None:
+    async def publish(self, event: LogEvent) -> None:
         """Put ``event`` on the stream (once, whoever else publishes it) and hand it to this node's handlers.
         With NATS away the event is still handed on here; the other nodes find it in the event log."""
         js = self._js

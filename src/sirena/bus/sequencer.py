@@ -15,7 +15,7 @@ import logging
 from typing import Protocol
 
 from sirena.bus.base import Handler
-from sirena.domain.model import Event
+from sirena.domain.notice import LogEvent
 
 log = logging.getLogger("sirena.bus")
 
@@ -24,7 +24,7 @@ RETRY_S = 0.5
 
 
 class EventLog(Protocol):
-    async def events_after(self, seq: int, limit: int = 1000) -> list[Event]: ...
+    async def events_after(self, seq: int, limit: int = 1000) -> list[LogEvent]: ...
     async def last_seq(self) -> int: ...
 
 
@@ -36,7 +36,7 @@ class Sequencer:
         """The last sequence number handed on."""
         self.filled = 0
         """How many events were read from the log to close gaps."""
-        self._queue: asyncio.Queue[Event] = asyncio.Queue()
+        self._queue: asyncio.Queue[LogEvent] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -50,7 +50,7 @@ class Sequencer:
                 await self._task
             self._task = None
 
-    def offer(self, event: Event) -> None:
+    def offer(self, event: LogEvent) -> None:
         """Take ``event`` (from anywhere, any number of times); never waits."""
         if event.seq > self.last:
             self._queue.put_nowait(event)
@@ -75,7 +75,7 @@ class Sequencer:
                         self._hand_on(older)
             self._hand_on(event)
 
-    def _hand_on(self, event: Event) -> None:
+    def _hand_on(self, event: LogEvent) -> None:
         self.last = event.seq
         for handler in tuple(self.handlers):
             try:

@@ -67,8 +67,11 @@ class CapWriter:
         self_url: str,
         lang: str,
         updated: datetime | None,
+        extra: Sequence[Entry] = (),
+        title: str | None = None,
     ) -> bytes:
-        """The Atom feed of ``alerts``, each entry linking to its CAP XML and CAP-JSON."""
+        """The Atom feed of ``alerts``, each entry linking to its CAP XML and CAP-JSON; ``extra`` entries (the
+        advisories, reports and all-clears of :mod:`sirena.advisories`) follow them, newest first."""
         base = base_url.rstrip("/")
         entries = []
         for alert in alerts:
@@ -89,11 +92,12 @@ class CapWriter:
                     ),
                 )
             )
-        newest = max((a.updated_at for a in alerts), default=None)
+        entries.extend(sorted(extra, key=lambda e: e.updated, reverse=True))
+        newest = max((e.updated for e in entries), default=None)
         moment = max(m for m in (updated, newest, datetime(2000, 1, 1, tzinfo=UTC)) if m is not None)
         return atom_feed(
             feed_id=f"urn:sirena:{self.config.sender}:feed",
-            title=messages.t("cap.feed.title", lang),
+            title=title or messages.t("cap.feed.title", lang),
             updated=moment,
             author=self.config.sender,
             entries=entries,

@@ -12,6 +12,9 @@ from typing import Any
 import click
 
 from sirena import messages
+from sirena.advisories.allclear import AllClears
+from sirena.advisories.text import notice_line
+from sirena.auth.audit import Recorder
 from sirena.cli.core import database_option, describe, main, opened, run, settings_from
 from sirena.domain.model import (
     Alert,
@@ -27,8 +30,10 @@ from sirena.domain.model import (
     Threat,
     ThreatType,
 )
+from sirena.domain.notice import Notice
 from sirena.protocol.alert_json import alert_to_dict, dumps, format_time
 from sirena.regions import RegionRegistry
+from sirena.service import LOCAL
 
 # -- alerts ------------------------------------------------------------------------------------------------
 
@@ -206,8 +211,38 @@ def _lifecycle_command(name: str, doc: str) -> None:
         click.echo(f"{alert.id} {alert.state.value}")
 
 
-_lifecycle_command("end", "End an alert: the threat is over (all clear).")
 _lifecycle_command("cancel", "Cancel an alert that was issued in error.")
+
+
+@main.command("end")
+@click.argument("alert_id")
+@database_option
+@click.option(
+    "--all-clear/--no-all-clear",
+    default=None,
+    help="Send an all-clear on every outlet and channel (default: SIRENA_ALL_CLEAR_ON_END).",
+)
+@click.option(
+    "--all-clear-text",
+    "clear_texts",
+    multiple=True,
+    metavar="LANG=TEXT",
+    help="The all-clear's text in one language, instead of the prepared one (sends an all-clear); repeat per language.",
+)
+def end(alert_id: str, database_url: str | None, all_clear: bool | None, clear_texts: tuple[str, ...]) -> None:
+    """End an alert: the threat is over (all clear)."""
+    texts = _texts(clear_texts, "--all-clear-text")
+    settings = settings_from(database_url=database_url)
+    send = all_clear if all_clear is not None else bool(texts) or settings.all_clear_on_end
+
+    async def go() -> Alert:
+        async with opened(settings) as (store, service):
+            clears = AllClears(store, service.registry, service.clock, settings.all_clear_show_s)
+            ctx = Recorder(LOCAL, "alert.end", also=clears.hook(texts or None) if send else None)
+            return (await service.end(alert_id, ctx=ctx)).event.alert
+
+    alert = run(go())
+    click.echo(f"{alert.id} {alert.state.value}")
 
 
 @main.command("list")
@@ -262,7 +297,10 @@ def tail(
                 events = await store.events_after(last, limit=500)
                 for event in events:
                     last = event.seq
-                    if all_statuses or event.alert.status is Status.ACTUAL:
+                    if isinstance(event, Notice):
+                        if not event.reach.private and (all_statuses or event.reach.status is Status.ACTUAL):
+                            click.echo(notice_line(event, service.registry, lang))
+                    elif all_statuses or event.alert.status is Status.ACTUAL:
                         click.echo(_event_line(event, service.registry, lang))
                 if once and not events:
                     return

@@ -1,4 +1,5 @@
-"""The MQTT bridge: region states as retained messages, every event on one topic, Home Assistant discovery.
+"""The MQTT bridge: region states as retained messages, every event on one topic, each channel's advisories on
+its own topic (``<prefix>/channels/<id>``), Home Assistant discovery.
 
 On every (re)connection the bridge publishes its status, the discovery configs and the state of every region,
 so a broker that lost its retained messages (restarted without persistence) is made right again at once. Events
@@ -24,11 +25,13 @@ from sirena.delivery import homeassistant as ha
 from sirena.delivery.backoff import Backoff
 from sirena.delivery.errors import MissingExtra
 from sirena.delivery.metrics import DeliveryMetrics
-from sirena.domain.model import Event, Status
+from sirena.domain.model import Status
+from sirena.domain.notice import LogEvent, Notice
 from sirena.domain.state import derive
 from sirena.errors import ConfigurationError
 from sirena.protocol.alert_json import dumps, event_to_dict
 from sirena.store import Store
+from sirena.store import advisories as sql_advisories
 from sirena.store import delivery as sql
 from sirena.store.delivery import SQLRunner
 
@@ -73,6 +76,11 @@ def parse_url(url: str) -> BrokerAddress:
         password=unquote(parts.password) if parts.password else None,
         tls=tls,
     )
+
+
+def channel_topic(prefix: str, channel_id: str) -> str:
+    """Where a channel's advisories (and every all-clear) are published."""
+    return f"{prefix}/channels/{channel_id}"
 
 
 def split_ids(value: str) -> list[str]:
@@ -125,7 +133,7 @@ class MqttBridge:
             with contextlib.suppress(Exception):
                 await self._persist()
 
-    def notify(self, event: Event | None = None) -> None:
+    def notify(self, event: LogEvent | None = None) -> None:
         self._signal.set()
 
     async def resume(self) -> None:
@@ -256,7 +264,9 @@ class MqttBridge:
             if not events:
                 break
             for event in events:
-                if event.alert.status in self.statuses:
+                if isinstance(event, Notice):
+                    await self._publish_notice(client, event)
+                elif event.alert.status in self.statuses:
                     await client.publish(ha.events_topic(self.prefix), dumps(event_to_dict(event)), qos=1)
                     self.metrics.mqtt_published.labels("event").inc()
                 self.cursor = event.seq
@@ -266,6 +276,25 @@ class MqttBridge:
         self.metrics.mqtt_lag.set(max(0, await self.store.last_seq() - self.cursor))
         if self.cursor != self._persisted and time.monotonic() - self._persisted_at >= IDLE_PERSIST_S:
             await self._persist()
+
+    async def _publish_notice(self, client: Any, notice: Notice) -> None:
+        """A public notice on the events topic; a channel's advisory on ``<prefix>/channels/<id>`` only; an
+        all-clear on the events topic and on every channel's topic. The coordination line never."""
+        reach = notice.reach
+        if reach.private or reach.status not in self.statuses:
+            return
+        topics: list[str] = []
+        if reach.public:
+            topics.append(ha.events_topic(self.prefix))
+        elif reach.channel is not None:
+            topics.append(channel_topic(self.prefix, reach.channel))
+        if reach.every_channel:
+            ids = cast("list[str]", await self.sql.read(sql_advisories.channel_ids))
+            topics += [channel_topic(self.prefix, channel) for channel in ids]
+        payload = dumps(event_to_dict(notice))
+        for topic in topics:
+            await client.publish(topic, payload, qos=1)
+            self.metrics.mqtt_published.labels("event").inc()
 
     async def _persist(self) -> None:
         expected, new = self._persisted, self.cursor

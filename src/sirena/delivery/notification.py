@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from sirena import messages
-from sirena.domain.model import Event, EventType, Level, Status
+from sirena.domain.model import EventType, Level, Status
+from sirena.domain.notice import LogEvent, Notice, NoticeType
 from sirena.protocol.alert_json import dumps, format_time
 from sirena.regions import RegionRegistry
 
@@ -20,7 +21,9 @@ def region_names(registry: RegionRegistry, ids: tuple[str, ...], lang: str, show
     return text + (f" +{len(ids) - shown}" if len(ids) > shown else "")
 
 
-def notification(event: Event, registry: RegionRegistry, lang: str) -> dict[str, Any]:
+def notification(event: LogEvent, registry: RegionRegistry, lang: str) -> dict[str, Any]:
+    if isinstance(event, Notice):
+        return notice_notification(event, registry, lang)
     alert = event.alert
     headline = (
         alert.headline.get(lang) or alert.headline.get("en") or messages.t(f"alert.kind.{alert.kind.value}", lang)
@@ -65,7 +68,55 @@ def encode(payload: dict[str, Any]) -> bytes:
     return dumps(payload).encode()
 
 
-def urgency(event: Event) -> str:
-    """RFC 8030 ``Urgency``: high for a real red alert being issued or changed, normal otherwise."""
+def urgency(event: LogEvent) -> str:
+    """RFC 8030 ``Urgency``: high for a real red alert being issued or changed (or a real severe advisory),
+    normal otherwise."""
+    if isinstance(event, Notice):
+        grave = event.body.get("severity") in {"severe", "extreme"} and event.type is not NoticeType.ADVISORY_ENDED
+        return "high" if grave and event.reach.status is Status.ACTUAL else "normal"
     live = event.type in {EventType.ISSUED, EventType.UPDATED}
     return "high" if live and event.alert.status is Status.ACTUAL and event.alert.level is Level.RED else "normal"
+
+
+PUSHED = frozenset({NoticeType.ADVISORY_ISSUED, NoticeType.ADVISORY_UPDATED, NoticeType.ALL_CLEAR})
+"""Notices sent as Web Push: advisories and all-clears (situation reports and the coordination line are not)."""
+
+
+def _text(texts: Any, lang: str) -> str:
+    if not isinstance(texts, dict):
+        return ""
+    return str(texts.get(lang) or texts.get("en") or next(iter(texts.values()), ""))
+
+
+def notice_notification(notice: Notice, registry: RegionRegistry, lang: str) -> dict[str, Any]:
+    """An advisory or all-clear as a push payload: its headline as the title, regions and text as the body."""
+    body = notice.body
+    regions = notice.reach.regions
+    where = region_names(registry, regions, lang) if regions else ""
+    payload: dict[str, Any] = {
+        "seq": notice.seq,
+        "type": notice.type.value,
+        "id": str(body.get("id") or body.get("alert_id") or ""),
+        "status": notice.reach.status.value,
+        "channel": notice.reach.channel,
+        "regions": list(regions[:50]),
+        "title": _text(body.get("headline"), lang),
+        "body": " · ".join(part for part in (where, _text(body.get("text"), lang)) if part),
+        "tag": f"{notice.type.family}:{body.get('id') or body.get('alert_id') or notice.seq}",
+        "timestamp": format_time(notice.at),
+        "lang": lang,
+    }
+    while len(encode(payload)) > MAX_PLAINTEXT and (payload["regions"] or payload["body"]):
+        if payload["regions"]:
+            payload["regions"] = payload["regions"][: len(payload["regions"]) // 2]
+        else:
+            payload["body"] = payload["body"][: len(payload["body"]) // 2]
+    return payload
+
+
+def topic(event: LogEvent) -> str:
+    """RFC 8030 ``Topic`` (at most 32 URL-safe characters): a newer message on the same topic replaces an older one
+    not yet delivered."""
+    if isinstance(event, Notice):
+        return str(event.body.get("id") or event.body.get("alert_id") or event.seq)[:32]
+    return event.alert.id[:32]

@@ -17,8 +17,9 @@ from typing import cast
 from sirena.delivery.backoff import wait_signal
 from sirena.delivery.filters import CompiledFilter, SubscriptionFilter
 from sirena.delivery.metrics import DeliveryMetrics
-from sirena.delivery.webhooks import MANUAL, FormatContext, Webhooks
-from sirena.domain.model import Event
+from sirena.delivery.webhooks import MANUAL, NATIVE, FormatContext, Webhooks
+from sirena.domain.notice import LogEvent, Notice
+from sirena.protocol.alert_json import dumps, event_to_dict
 from sirena.store import Store
 from sirena.store import delivery as sql
 from sirena.store.delivery import CursorMoved, NewMessage, SQLRunner, WebhookSubscription
@@ -55,7 +56,7 @@ class Enqueuer:
         self._signal = asyncio.Event()
         self._compiled: dict[tuple[str, str], CompiledFilter] = {}
 
-    def notify(self, event: Event | None = None) -> None:
+    def notify(self, event: LogEvent | None = None) -> None:
         """Something was committed: look at the event log now rather than at the next poll."""
         self._signal.set()
 
@@ -117,7 +118,9 @@ class Enqueuer:
         self._persisted_at = time.monotonic()
         self.metrics.webhook_enqueued.inc(len(made))
 
-    async def _render(self, events: Sequence[Event], subscriptions: Sequence[WebhookSubscription]) -> list[NewMessage]:
+    async def _render(
+        self, events: Sequence[LogEvent], subscriptions: Sequence[WebhookSubscription]
+    ) -> list[NewMessage]:
         rows: list[NewMessage] = []
         live = [s for s in subscriptions if s.format != MANUAL]
         if not live:
@@ -127,7 +130,12 @@ class Enqueuer:
             for sub in live:
                 if nearby is not None and sub.filter.get("places") and not nearby.reaches_event(sub.filter, event):
                     continue  # a polygon or circle alert that no place of the subscription is in
-                if event.seq <= sub.after_seq or not self._filter(sub).matches(event.alert):
+                if event.seq <= sub.after_seq or not self._filter(sub).accepts(event):
+                    continue
+                if isinstance(event, Notice):  # notices go out in the native shape only; other formats are alerts'
+                    if sub.format == NATIVE:
+                        body = dumps(event_to_dict(event))
+                        rows.append(NewMessage(sub.id, body, event.seq, key=f"{event.seq}:0"))
                     continue
                 try:
                     fmt = self.webhooks.resolve_format(sub.format)

@@ -28,7 +28,8 @@ from sirena.delivery.backoff import Backoff, wait_signal
 from sirena.delivery.errors import MissingExtra, PushSubscriptionNotFound, UnsafeTarget
 from sirena.delivery.filters import CompiledFilter, SubscriptionFilter
 from sirena.delivery.metrics import DeliveryMetrics
-from sirena.domain.model import Alert, Event, Status
+from sirena.domain.model import Alert, Status
+from sirena.domain.notice import LogEvent, Notice
 from sirena.errors import ValidationFailed
 from sirena.ids import new_id
 from sirena.store import Store
@@ -165,7 +166,7 @@ class WebPush:
             await self._client.aclose()
             self._client = None
 
-    def notify(self, event: Event | None = None) -> None:
+    def notify(self, event: LogEvent | None = None) -> None:
         self._signal.set()
 
     async def resume(self) -> None:
@@ -195,7 +196,7 @@ class WebPush:
             self._gone.clear()
             sent_any = False
             for event in events:
-                targets = [r for r in records if r.id not in self._gone and self.reaches(r, event.alert)]
+                targets = [r for r in records if r.id not in self._gone and self.reaches_event(r, event)]
                 if targets:
                     sent_any = True
                     await asyncio.gather(*(self.deliver(r, event) for r in targets))
@@ -249,6 +250,13 @@ class WebPush:
             found.update(dict.fromkeys(hits))
         return list(found)
 
+    def reaches_event(self, record: PushRecord, event: LogEvent) -> bool:
+        """An alert event by :meth:`reaches`; an advisory or all-clear by the filter's regions, statuses and
+        channels (other notices are not pushed)."""
+        if isinstance(event, Notice):
+            return event.type in notification.PUSHED and self._filter(record).accepts(event)
+        return self.reaches(record, event.alert)
+
     def reaches(self, record: PushRecord, alert: Alert) -> bool:
         """The subscription's filter; and for a polygon or circle alert, a subscription with places is reached
         only by a place inside the area (exactly, as :class:`sirena.targeting.AlertArea` decides) or by one of
@@ -275,6 +283,7 @@ class WebPush:
         regions: Sequence[str] | None = None,
         places: Sequence[Place] = (),
         statuses: frozenset[Status] = frozenset({Status.ACTUAL}),
+        channels: Sequence[str] = (),
         lang: str = "uk",
     ) -> tuple[PushRecord, bool]:
         """Store a browser's push subscription for regions and/or places (all regions when neither is given).
@@ -285,7 +294,9 @@ class WebPush:
         if regions is not None or places:
             wanted = [*(regions or ()), *self.place_regions(places)]
         flt = SubscriptionFilter(
-            regions=tuple(dict.fromkeys(wanted)) if wanted is not None else None, statuses=statuses
+            regions=tuple(dict.fromkeys(wanted)) if wanted is not None else None,
+            statuses=statuses,
+            channels=tuple(channels),
         )
         own = list(regions) if regions is not None else None
         as_dict = flt.to_dict() | {"places": [[p.lat, p.lon] for p in places], "own_regions": own}
@@ -329,7 +340,7 @@ class WebPush:
         pusher = WebPusher({"endpoint": record.endpoint, "keys": {"p256dh": record.p256dh, "auth": record.auth}})
         return cast(bytes, pusher.encode(payload, "aes128gcm")["body"])
 
-    async def deliver(self, record: PushRecord, event: Event) -> None:
+    async def deliver(self, record: PushRecord, event: LogEvent) -> None:
         """First attempt now; retries, if needed, in the background so the next event is not held up."""
         body = notification.notification(event, self.registry, record.lang)
         if self.nearby is not None:
@@ -342,7 +353,7 @@ class WebPush:
             self._retries.add(task)
             task.add_done_callback(self._retries.discard)
 
-    async def _retry(self, record: PushRecord, payload: bytes, event: Event) -> None:
+    async def _retry(self, record: PushRecord, payload: bytes, event: LogEvent) -> None:
         for attempt in range(1, self.settings.push_retries + 1):
             self.metrics.push_retries.inc()
             await asyncio.sleep(self.backoff.delay(attempt))
@@ -354,7 +365,7 @@ class WebPush:
         with contextlib.suppress(Exception):
             await self.sql.transaction(lambda c: sql.push_failed(c, record.id))
 
-    async def send(self, record: PushRecord, payload: bytes, event: Event) -> int | None:
+    async def send(self, record: PushRecord, payload: bytes, event: LogEvent) -> int | None:
         """One attempt; the push service's status (``None`` for a network error). Never raises."""
         try:
             await address.check(record.endpoint, allow_private=self.settings.push_allow_private)
@@ -371,7 +382,7 @@ class WebPush:
                 "Content-Encoding": "aes128gcm",
                 "Content-Type": "application/octet-stream",
                 "Urgency": notification.urgency(event),
-                "Topic": event.alert.id[:32],
+                "Topic": notification.topic(event),
                 "User-Agent": f"Sirena/{__version__} (web push)",
             }
         except Exception:

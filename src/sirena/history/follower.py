@@ -21,6 +21,7 @@ from collections.abc import Sequence
 
 from sirena.bus import Bus
 from sirena.domain.model import Event, EventType, Status
+from sirena.domain.notice import LogEvent
 from sirena.errors import ConfigurationError
 from sirena.history.importer import sql_store
 from sirena.history.records import to_ms
@@ -34,10 +35,13 @@ log = logging.getLogger("sirena.history")
 ENDINGS = frozenset({EventType.ENDED, EventType.CANCELLED})
 
 
-def rollup_of(events: Sequence[Event]) -> Rollup:
-    """The rollup deltas of the actual alerts that ``events`` end or cancel."""
+def rollup_of(events: Sequence[LogEvent]) -> Rollup:
+    """The rollup deltas of the actual alerts that ``events`` end or cancel (notices roll up where they are
+    written, see :mod:`sirena.advisories.reports`)."""
     rollup = Rollup()
     for event in events:
+        if not isinstance(event, Event):
+            continue
         alert = event.alert
         if event.type not in ENDINGS or alert.status is not Status.ACTUAL or alert.ended_at is None:
             continue
@@ -55,7 +59,7 @@ class RollupFollower:
         self.interval = interval
         self._wake = asyncio.Event()
 
-    def notify(self, event: Event) -> None:
+    def notify(self, event: LogEvent) -> None:
         """Bus handler: wake up when an alert ends."""
         if event.type in ENDINGS:
             self._wake.set()

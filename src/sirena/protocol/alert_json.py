@@ -24,6 +24,7 @@ from sirena.domain.model import (
     Threat,
     ThreatType,
 )
+from sirena.domain.notice import LogEvent, Notice, NoticeType
 
 
 def format_time(value: datetime | None) -> str | None:
@@ -108,14 +109,27 @@ def alert_from_dict(data: Mapping[str, Any]) -> Alert:
     )
 
 
-def event_to_dict(event: Event) -> dict[str, Any]:
-    """The ``{"seq", "type", "alert"}`` object sent on every live channel."""
+def event_to_dict(event: LogEvent) -> dict[str, Any]:
+    """The ``{"seq", "type", "alert"}`` object sent on every live channel; a notice is ``{"seq", "type", "at",
+    <member>}`` with its payload under ``advisory``, ``report``, ``all_clear`` or ``message``."""
+    if isinstance(event, Notice):
+        return {"seq": event.seq, "type": event.type.value, "at": format_time(event.at), event.member: event.body}
     return {"seq": event.seq, "type": event.type.value, "alert": alert_to_dict(event.alert)}
 
 
 def event_from_dict(data: Mapping[str, Any], *, at: datetime | None = None) -> Event:
     alert = alert_from_dict(data["alert"])
     return Event(seq=int(data["seq"]), type=EventType(data["type"]), alert=alert, at=at or alert.updated_at)
+
+
+def log_event_from_dict(data: Mapping[str, Any], *, at: datetime | None = None) -> LogEvent:
+    """An alert event or a notice, as :func:`event_to_dict` wrote it."""
+    if "alert" in data:
+        return event_from_dict(data, at=at)
+    kind = NoticeType(data["type"])
+    moment = at or parse_time(data.get("at"))
+    assert moment is not None
+    return Notice(seq=int(data["seq"]), type=kind, at=moment, body=dict(data[kind.member]))
 
 
 def dumps(value: Any) -> str:

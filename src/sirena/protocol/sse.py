@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sirena.domain.model import Event
+from sirena.domain.notice import LogEvent
 from sirena.protocol.alert_json import dumps, event_to_dict
 
 
@@ -18,8 +18,8 @@ def frame(data: str, *, event: str | None = None, id: int | str | None = None, r
     return ("\n".join(lines) + "\n\n").encode()
 
 
-def event_frame(event: Event) -> bytes:
-    """One alert event: ``id`` is its sequence number, ``event`` its type, ``data`` the JSON object."""
+def event_frame(event: LogEvent) -> bytes:
+    """One event (alert or notice): ``id`` is its sequence number, ``event`` its type, ``data`` the JSON object."""
     return frame(dumps(event_to_dict(event)), event=event.type.value, id=event.seq)
 
 

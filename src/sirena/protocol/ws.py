@@ -9,7 +9,7 @@ from __future__ import annotations
 import struct
 from typing import Any
 
-from sirena.domain.model import Event
+from sirena.domain.notice import LogEvent
 from sirena.protocol.alert_json import dumps, event_to_dict
 
 FIN_TEXT = 0x81
@@ -38,8 +38,8 @@ def close(code: int, reason: str = "") -> bytes:
     return _frame(FIN_CLOSE, body)
 
 
-def event_frame(event: Event) -> bytes:
-    """One alert event: the ``{"seq", "type", "alert"}`` object, exactly the SSE ``data:`` line."""
+def event_frame(event: LogEvent) -> bytes:
+    """One event: the ``{"seq", "type", "alert"}`` (or notice) object, exactly the SSE ``data:`` line."""
     return text(dumps(event_to_dict(event)))
 
 

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
 from sirena.domain.lifecycle import Transition
 from sirena.domain.model import Alert, AlertState, Event, Status
+from sirena.domain.notice import LogEvent, Notice
 
 Step = Callable[[Alert | None], Transition]
 """Computes the next version of an alert from its current one (``None`` when issuing). Runs inside the write
 transaction, so it sees the committed state and nothing can change between read and write."""
 
-CommitListener = Callable[[Sequence[Event]], None]
+CommitListener = Callable[[Sequence[LogEvent]], None]
 """Called on the event loop, in sequence order, after each commit with the events it made true."""
 
 
@@ -32,6 +33,18 @@ class WriteResult:
     event: Event
     replayed: bool = False
     """True when an earlier request with the same idempotency key already made this change."""
+    notices: list[Notice] = field(default_factory=list)
+    """Notices the write's hook appended to the log in the same transaction (the all-clear of an ended alert);
+    committed and handed to the commit listeners together with ``event``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Appended:
+    """What a transaction function (``store.transaction``) returns when it appended notices to the event log:
+    the store hands ``events`` to the commit listeners after the commit; the caller reads ``value``."""
+
+    events: tuple[LogEvent, ...]
+    value: Any = None
 
 
 WriteHook = Callable[[Any, WriteResult], None]
@@ -78,7 +91,7 @@ class Store(Protocol):
     async def get_alert(self, alert_id: str) -> Alert | None: ...
     async def find_alerts(self, query: AlertQuery) -> list[Alert]: ...
     async def snapshot(self) -> Snapshot: ...
-    async def events_after(self, seq: int, limit: int = 1000) -> list[Event]: ...
+    async def events_after(self, seq: int, limit: int = 1000) -> list[LogEvent]: ...
     async def last_seq(self) -> int: ...
 
     async def create_token(self, name: str, token_hash: str, owner: str | None = None) -> TokenRecord: ...

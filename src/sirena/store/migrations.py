@@ -360,4 +360,90 @@ SQLITE: tuple[tuple[str, str], ...] = (
         );
         """,
     ),
+    (
+        "1000_advisories",
+        """
+        CREATE TABLE channels (
+            id TEXT PRIMARY KEY,
+            body TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE advisories (
+            id TEXT PRIMARY KEY,
+            version INTEGER NOT NULL,
+            state TEXT NOT NULL,
+            channel_id TEXT,
+            type TEXT NOT NULL,
+            status TEXT NOT NULL,
+            issued_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            expires_at TEXT,
+            body TEXT NOT NULL
+        );
+        CREATE INDEX advisories_state ON advisories(state, expires_at);
+        CREATE INDEX advisories_updated ON advisories(updated_at);
+        CREATE TABLE advisory_versions (
+            advisory_id TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            event_seq INTEGER NOT NULL,
+            body TEXT NOT NULL,
+            PRIMARY KEY (advisory_id, version)
+        );
+        CREATE TABLE reports (
+            id TEXT PRIMARY KEY,
+            alert_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            region_id TEXT NOT NULL,
+            added_at TEXT NOT NULL,
+            event_seq INTEGER NOT NULL,
+            body TEXT NOT NULL
+        );
+        CREATE INDEX reports_alert ON reports(alert_id, added_at);
+        CREATE INDEX reports_added ON reports(added_at);
+        CREATE TABLE report_rollup_hour (
+            region_id TEXT NOT NULL,
+            bucket INTEGER NOT NULL,
+            threat TEXT NOT NULL,
+            reported INTEGER NOT NULL,
+            intercepted INTEGER NOT NULL,
+            impacts INTEGER NOT NULL,
+            PRIMARY KEY (region_id, bucket, threat)
+        ) WITHOUT ROWID;
+        CREATE INDEX report_rollup_hour_bucket ON report_rollup_hour(bucket);
+        CREATE TABLE all_clears (
+            alert_id TEXT PRIMARY KEY,
+            at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            event_seq INTEGER NOT NULL,
+            body TEXT NOT NULL
+        );
+        CREATE INDEX all_clears_expires ON all_clears(expires_at);
+        CREATE TABLE coordination_messages (
+            id TEXT PRIMARY KEY,
+            sender TEXT NOT NULL,
+            sent_at TEXT NOT NULL,
+            body TEXT NOT NULL
+        );
+        CREATE TABLE coordination_receipts (
+            message_id TEXT NOT NULL,
+            addressee TEXT NOT NULL,
+            delivered_at TEXT,
+            read_at TEXT,
+            acknowledged_at TEXT,
+            acknowledged_by TEXT,
+            note TEXT,
+            level INTEGER NOT NULL DEFAULT 0,
+            escalated_at TEXT,
+            next_at TEXT,
+            notified TEXT NOT NULL DEFAULT '[]',
+            PRIMARY KEY (message_id, addressee)
+        );
+        CREATE INDEX coordination_receipts_due ON coordination_receipts(next_at);
+        CREATE TABLE coordination_access (
+            user_name TEXT NOT NULL,
+            message_id TEXT NOT NULL,
+            PRIMARY KEY (user_name, message_id)
+        );
+        """,
+    ),
 )

@@ -24,11 +24,13 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sirena.domain.model import Alert, Event
+from sirena.domain.model import Alert
+from sirena.domain.notice import LogEvent
 from sirena.errors import ConfigurationError, Unavailable
 from sirena.protocol.alert_json import alert_from_dict, format_time
 from sirena.store.base import (
     AlertQuery,
+    Appended,
     CommitListener,
     IdempotencyKey,
     Snapshot,
@@ -39,7 +41,7 @@ from sirena.store.base import (
 )
 from sirena.store.postgres_migrations import migrate
 from sirena.store.sql import Connection, to_postgres
-from sirena.store.sqlite import GROUP_LIMIT, _apply, _event, _find, _last_seq, _load_alert, _token
+from sirena.store.sqlite import GROUP_LIMIT, _apply, _find, _last_seq, _load_alert, _log_event, _token
 
 if TYPE_CHECKING:
     import psycopg
@@ -227,7 +229,7 @@ class PostgresStore:
         """Run ``batch`` in one transaction; returns the connection to use next (``None`` once it is lost)."""
         pg = _psycopg()
         outcomes: list[tuple[Any, BaseException | None]] = []
-        events: list[Event] = []
+        events: list[LogEvent] = []
         try:
             if conn is None or conn.closed or conn.broken:
                 conn = connect(self.url)
@@ -248,6 +250,9 @@ class PostgresStore:
                 outcomes.append((result, None))
                 if isinstance(result, WriteResult) and not result.replayed:
                     events.append(result.event)
+                    events.extend(result.notices)
+                elif isinstance(result, Appended):
+                    events.extend(result.events)
             conn.execute("COMMIT")
         except (pg.Error, Unavailable) as exc:
             if conn is not None and not (conn.closed or conn.broken):
@@ -268,7 +273,7 @@ class PostgresStore:
             self._loop.call_soon_threadsafe(self._notify, ordered)
         return conn
 
-    def _notify(self, events: Sequence[Event]) -> None:
+    def _notify(self, events: Sequence[LogEvent]) -> None:
         for listener in self._listeners:
             listener(events)
 
@@ -357,12 +362,12 @@ class PostgresStore:
 
         return await self._read(run)
 
-    async def events_after(self, seq: int, limit: int = 1000) -> list[Event]:
-        def run(conn: Connection) -> list[Event]:
+    async def events_after(self, seq: int, limit: int = 1000) -> list[LogEvent]:
+        def run(conn: Connection) -> list[LogEvent]:
             rows = conn.execute(
                 "SELECT seq, type, at, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit)
             ).fetchall()
-            return [_event(r) for r in rows]
+            return [_log_event(r) for r in rows]
 
         return await self._read(run)
 

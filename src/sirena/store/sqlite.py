@@ -21,10 +21,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sirena.domain.model import Alert, Event, EventType
+from sirena.domain.notice import LogEvent, Notice, NoticeType
 from sirena.errors import ConfigurationError, IdempotencyConflict, Unavailable
 from sirena.protocol.alert_json import alert_from_dict, alert_to_dict, dumps, format_time, parse_time
 from sirena.store.base import (
     AlertQuery,
+    Appended,
     CommitListener,
     IdempotencyKey,
     Snapshot,
@@ -147,7 +149,7 @@ class SQLiteStore:
 
     def _commit(self, conn: sqlite3.Connection, batch: list[_Job]) -> None:
         outcomes: list[tuple[Any, BaseException | None]] = []
-        events: list[Event] = []
+        events: list[LogEvent] = []
         try:
             conn.execute("BEGIN IMMEDIATE")
             for job in batch:
@@ -163,6 +165,9 @@ class SQLiteStore:
                 outcomes.append((result, None))
                 if isinstance(result, WriteResult) and not result.replayed:
                     events.append(result.event)
+                    events.extend(result.notices)
+                elif isinstance(result, Appended):
+                    events.extend(result.events)
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
             with contextlib.suppress(sqlite3.Error):
@@ -177,7 +182,7 @@ class SQLiteStore:
         for job, (result, error) in zip(batch, outcomes, strict=True):
             job.loop.call_soon_threadsafe(_resolve, job.future, result, error)
 
-    def _notify(self, events: Sequence[Event]) -> None:
+    def _notify(self, events: Sequence[LogEvent]) -> None:
         for listener in self._listeners:
             listener(events)
 
@@ -255,12 +260,12 @@ class SQLiteStore:
 
         return await self._read(run)
 
-    async def events_after(self, seq: int, limit: int = 1000) -> list[Event]:
-        def run(conn: sqlite3.Connection) -> list[Event]:
+    async def events_after(self, seq: int, limit: int = 1000) -> list[LogEvent]:
+        def run(conn: sqlite3.Connection) -> list[LogEvent]:
             rows = conn.execute(
                 "SELECT seq, type, at, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit)
             ).fetchall()
-            return [_event(r) for r in rows]
+            return [_log_event(r) for r in rows]
 
         return await self._read(run)
 
@@ -370,6 +375,19 @@ def _event(row: Sequence[Any]) -> Event:
     at_time = parse_time(at)
     assert at_time is not None
     return Event(seq=int(seq), type=EventType(type_), alert=alert_from_dict(json.loads(body)), at=at_time)
+
+
+def _log_event(row: Sequence[Any]) -> LogEvent:
+    """An alert event, or a notice (any type that is not an alert event's)."""
+    if row[1] in _ALERT_EVENT_TYPES:
+        return _event(row)
+    seq, type_, at, body = row
+    at_time = parse_time(at)
+    assert at_time is not None
+    return Notice(seq=int(seq), type=NoticeType(type_), at=at_time, body=json.loads(body))
+
+
+_ALERT_EVENT_TYPES = frozenset(t.value for t in EventType)
 
 
 def _token(row: Sequence[Any]) -> TokenRecord:

@@ -40,7 +40,7 @@ async def catch_up(hub: Hub, store: Store, client: DirectClient, last_id: int | 
                 break
             for event in missed:
                 last = event.seq
-                if client.filter.matches(event.alert):
+                if client.filter.accepts(event):
                     if not await drained(hub, client):
                         return
                     if not hub.write(client, wire.event(event, dumps(event_to_dict(event)))):

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sirena.domain.model import Event
+from sirena.domain.notice import LogEvent
 from sirena.protocol import sse, ws
 from sirena.protocol.alert_json import dumps, event_to_dict
 from sirena.stream.filter import EventFilter
@@ -42,12 +42,12 @@ class Wire:
     per event for every wire), the snapshot, and the heartbeat for a client whose last event was ``seq``."""
 
     name: str
-    event: Callable[[Event, str], bytes]
+    event: Callable[[LogEvent, str], bytes]
     snapshot: Callable[[int, list[dict[str, Any]]], bytes]
     heartbeat: Callable[[int], bytes]
 
 
-def _sse_event(event: Event, data: str) -> bytes:
+def _sse_event(event: LogEvent, data: str) -> bytes:
     return sse.frame(data, event=event.type.value, id=event.seq)
 
 
@@ -59,7 +59,7 @@ def _sse_heartbeat(seq: int) -> bytes:
     return sse.comment("heartbeat")
 
 
-def _ws_event(event: Event, data: str) -> bytes:
+def _ws_event(event: LogEvent, data: str) -> bytes:
     return ws.text(data)
 
 
@@ -81,7 +81,7 @@ class Owner(Protocol):
 @dataclass(eq=False, slots=True)
 class Client:
     filter: EventFilter
-    queue: asyncio.Queue[tuple[Event, bytes] | None]
+    queue: asyncio.Queue[tuple[LogEvent, bytes] | None]
     cut_off: bool = False
 
 
@@ -94,7 +94,7 @@ class DirectClient:
     filter: EventFilter
     wire: Wire = SSE
     owner: Owner | None = None
-    pending: list[tuple[Event, bytes]] | None = field(default_factory=list)
+    pending: list[tuple[LogEvent, bytes]] | None = field(default_factory=list)
     seq: int = 0
     closed: bool = False
     waiting: bool = False
@@ -124,7 +124,7 @@ class _Frames:
 
     __slots__ = ("data", "event", "frames")
 
-    def __init__(self, event: Event) -> None:
+    def __init__(self, event: LogEvent) -> None:
         self.event = event
         self.data: str | None = None
         self.frames: dict[Wire, bytes] = {}
@@ -242,26 +242,25 @@ class Hub:
 
     # -- publishing -----------------------------------------------------------------------------------------
 
-    def publish(self, event: Event) -> None:
+    def publish(self, event: LogEvent) -> None:
         """Hand ``event`` to every matching client; its JSON and each wire's frame are encoded once for all."""
         self.stats.published += 1
         self.last_seq = max(self.last_seq, event.seq)
-        alert = event.alert
         frames = _Frames(event)
         released: list[DirectClient] = []
         for catching in tuple(self.catching):
-            if catching.pending is not None and catching.filter.matches(alert):
+            if catching.pending is not None and catching.filter.accepts(event):
                 catching.pending.append((event, frames.of(catching.wire)))
                 if len(catching.pending) > self.queue_size:
                     self.cut_off(catching)
             if catching.waiting and self.last_seq >= catching.seq:
                 released.append(catching)
         for (event_filter, wire), group in self.direct.items():
-            if event_filter.matches(alert):
+            if event_filter.accepts(event):
                 group.last_seq = event.seq
                 self._slices.append(_Slice(frames.of(wire), tuple(group.clients)))
         for queued in tuple(self.clients):
-            if queued.cut_off or not queued.filter.matches(alert):
+            if queued.cut_off or not queued.filter.accepts(event):
                 continue
             if queued.queue.qsize() >= self.queue_size:
                 self._end_queued(queued)

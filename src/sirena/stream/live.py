@@ -11,7 +11,7 @@ from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Any
 
-from sirena.domain.model import Event
+from sirena.domain.notice import LogEvent
 from sirena.protocol import sse
 from sirena.protocol.alert_json import alert_to_dict
 from sirena.store.base import Store
@@ -31,7 +31,7 @@ class SnapshotItem:
 class EventItem:
     """One event and its SSE frame (encoded once by the hub for every client)."""
 
-    event: Event
+    event: LogEvent
     frame: bytes
 
 
@@ -58,7 +58,7 @@ async def session(
                     break
                 for event in missed:
                     last = event.seq
-                    if flt.matches(event.alert):
+                    if flt.accepts(event):
                         yield EventItem(event, sse.event_frame(event))
         while True:
             try:

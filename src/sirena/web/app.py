@@ -33,6 +33,7 @@ from sirena.web.routes import (
     webhooks,
     ws,
 )
+from sirena.web.routes import advisories, channels, coordination, reports
 
 DESCRIPTION = """Sirena issues, delivers and retracts public warnings.
 
@@ -75,4 +76,6 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     for module in (webhooks, ws, push, metrics):
         app.include_router(module.router)
     app.include_router(health.router)
+    for module in (channels, advisories, reports, coordination):
+        app.include_router(module.router)
     return app

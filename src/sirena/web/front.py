@@ -116,7 +116,7 @@ class FrontProtocol(asyncio.Protocol):
         rt: Runtime = self.config.app.state.runtime
         params = {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()}
         try:
-            flt = stream_filter(rt, params.get("regions"), params.get("statuses"))
+            flt = stream_filter(rt, params.get("regions"), params.get("statuses"), params.get("channels"))
             last = resume_point(headers.get("last-event-id"), since_value(params.get("since_seq")))
         except SirenaError as exc:
             self._refuse(exc, headers)

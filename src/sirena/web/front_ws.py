@@ -90,7 +90,7 @@ class WebSocketSession:
         params = {k: v[-1] for k, v in parse_qs(query, keep_blank_values=True).items()}
         try:
             self.query = (
-                stream_filter(self.rt, params.get("regions"), params.get("statuses")),
+                stream_filter(self.rt, params.get("regions"), params.get("statuses"), params.get("channels")),
                 since_value(params.get("since_seq")),
             )
         except SirenaError as exc:

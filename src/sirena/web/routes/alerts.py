@@ -17,7 +17,7 @@ from sirena.protocol.alert_json import alert_to_dict, dumps
 from sirena.store.base import IdempotencyKey, WriteResult
 from sirena.web.deps import acting, enums, refusals, require_principal, runtime, split
 from sirena.web.routes.approvals import WAITING, wait_for_second_person
-from sirena.web.schemas import AlertIn, AlertPatch
+from sirena.web.schemas import AlertIn, AlertPatch, Texts
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
 
@@ -108,11 +108,28 @@ async def update_alert(
     return _written(result)
 
 
+class EndIn(BaseModel):
+    """`all_clear`: send an all-clear (`alert.all_clear`) on every outlet and channel; `true` for the prepared
+    text, or texts per language (`{"uk": "…", "en": "…"}`) that replace it. Always sent when
+    `SIRENA_ALL_CLEAR_ON_END` is on; `false` then sends none."""
+
+    model_config = ConfigDict(extra="forbid")
+    all_clear: bool | Texts | None = None
+
+
 @router.post("/{alert_id}/end", summary="End an alert: the threat is over")
-async def end_alert(request: Request, alert_id: str, who: Caller) -> JSONResponse:
-    """Never waits for a second person."""
+async def end_alert(
+    request: Request, alert_id: str, who: Caller, body: Annotated[EndIn | None, Body()] = None
+) -> JSONResponse:
+    """Never waits for a second person. With `{"all_clear": true}` (or texts) the end is followed, in the same
+    transaction, by an all-clear message every channel shows (`GET /api/v1/alerts/{id}/all-clear`)."""
+    rt = runtime(request)
+    wanted = body.all_clear if body is not None else None
+    if wanted is None:
+        wanted = rt.settings.all_clear_on_end
+    hook = rt.advisories.all_clears.hook(wanted if isinstance(wanted, dict) else None) if wanted else None
     async with refusals(request, who, Action.END, alert_id):
-        return _written(await runtime(request).service.end(alert_id, ctx=acting(request, who, Action.END)))
+        return _written(await rt.service.end(alert_id, ctx=acting(request, who, Action.END, also=hook)))
 
 
 @router.post("/{alert_id}/cancel", summary="Cancel an alert issued in error")

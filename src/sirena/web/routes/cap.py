@@ -144,8 +144,9 @@ async def cap_feed(
     statuses: Annotated[str | None, Query(description="Comma-separated: actual, exercise, test, or all.")] = None,
     lang: Annotated[str | None, Query(max_length=16)] = None,
 ) -> Response:
-    """Active alerts as Atom entries linking to their CAP (`application/cap+xml`) and CAP-JSON. `region`
-    includes its descendants and ancestors, as in the alerts list. `Last-Modified` is the time of the last
+    """Active alerts as Atom entries linking to their CAP (`application/cap+xml`) and CAP-JSON, followed by current
+    public advisories, the situation reports of active alerts and current all-clears. `region` includes its
+    descendants and ancestors, as in the alerts list. `Last-Modified` is the time of the last
     change to any alert; `ETag`, `If-None-Match` and `If-Modified-Since` are supported."""
     rt = runtime(request)
     wanted = split(statuses)
@@ -156,5 +157,15 @@ async def cap_feed(
         states=frozenset({AlertState.ACTIVE}), region=region, statuses=status_set, limit=10_000
     )
     base = str(request.base_url).rstrip("/")
-    body = rt.cap.writer.feed(alerts, base_url=base, self_url=str(request.url), lang=language, updated=changed)
+    near = (
+        None
+        if region is None
+        else frozenset({region, *rt.registry.descendants(region), *rt.registry.ancestors(region)})
+    )
+    extra = await rt.advisories.feed_entries(
+        base=base, sender=rt.cap.config.sender, lang=language, statuses=status_set, regions=near
+    )
+    body = rt.cap.writer.feed(
+        alerts, base_url=base, self_url=str(request.url), lang=language, updated=changed, extra=extra
+    )
     return conditional(request, body, MIME_ATOM, changed, vary="Accept-Language")

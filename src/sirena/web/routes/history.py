@@ -45,7 +45,8 @@ async def stats(
     """`alerts` counts the alerts that started in a bucket, `minutes` the time under alert clipped to it; both
     for alerts targeting the region itself unless `descendants=true` (then summed over the region and every
     region below it). Buckets are local to `tz`. `source` defaults to every source but `volunteer`, which records
-    the official channel's alerts a second time."""
+    the official channel's alerts a second time. `reports` sums the situation reports of actual alerts per
+    bucket: drones (and other threats) `reported` moving, `intercepted` and `impacts`, by threat type."""
     history = _history(request)
     zone_info = zone(tz)
     query = StatsQuery(
@@ -58,7 +59,9 @@ async def stats(
         kinds=parse_choices(kind, Kind, "kind"),
         descendants=descendants,
     )
-    return (await history.stats(query)).to_json()
+    body = (await history.stats(query)).to_json()
+    body["reports"] = await runtime(request).advisories.reports.stats(query, history.scope(region, descendants))
+    return body
 
 
 @router.get("/regions/{region_id}/history", summary="A region's alerts, newest first, a page at a time")

@@ -45,7 +45,15 @@ _MEDIA = {
     "webmanifest": "application/manifest+json",
 }
 #: Catalogue prefixes the pages' scripts need, besides their own ``web.`` keys.
-BUNDLE_PREFIXES = ("web.", "alert.kind.", "alert.status.", "alert.threat.", "alert.level.", "alert.state.")
+BUNDLE_PREFIXES = (
+    "web.",
+    "alert.kind.",
+    "alert.status.",
+    "alert.threat.",
+    "alert.level.",
+    "alert.state.",
+    "advisories.type.",
+)
 ACTIVE_STATUSES = frozenset({Status.EXERCISE, Status.TEST})
 SHELTER_CHOICES_S = (30, 60, 90, 180, 300, 600, 900)
 #: The icon (in ``icons.svg``) shown for each threat; ``common.js`` has the same table.

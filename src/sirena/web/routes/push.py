@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from sirena.advisories.channels import check_channel_id
 from sirena.delivery.errors import ChannelDisabled
 from sirena.delivery.push import Place, WebPush
 from sirena.domain.model import Status
@@ -49,6 +50,9 @@ class PushIn(BaseModel):
     regions: Annotated[list[RegionId], Field(max_length=200)] | None = None
     places: Annotated[list[PlaceIn], Field(max_length=20)] = Field(default_factory=list)
     statuses: Annotated[list[str], Field(max_length=3)] | None = None
+    channels: Annotated[list[Annotated[str, StringConstraints(min_length=1, max_length=128)]], Field(max_length=50)] = (
+        Field(default_factory=list, description="Channels whose advisories are pushed too, besides public ones.")
+    )
     lang: Literal["uk", "en"] = "uk"
 
 
@@ -66,6 +70,7 @@ def push_json(record: PushRecord) -> dict[str, Any]:
         "regions": record.filter.get("regions"),
         "places": [{"lat": p[0], "lon": p[1]} for p in record.filter.get("places", [])],
         "statuses": record.filter.get("statuses"),
+        "channels": record.filter.get("channels") or [],
         "lang": record.lang,
         "created_at": format_time(record.created_at),
     }
@@ -92,6 +97,7 @@ async def subscribe(request: Request, body: Annotated[PushIn, Body()]) -> JSONRe
         regions=body.regions,
         places=[Place(p.lat, p.lon) for p in body.places],
         statuses=statuses,
+        channels=tuple(dict.fromkeys(check_channel_id(c, "channels") for c in body.channels)),
         lang=body.lang,
     )
     return JSONResponse(push_json(record), status_code=201 if created else 200)

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
+from sirena.advisories.channels import check_channel_id
 from sirena.domain.model import Status
 from sirena.errors import ValidationFailed
 from sirena.protocol import sse
@@ -19,13 +20,14 @@ from sirena.web.deps import check_regions, enums, runtime, split
 router = APIRouter(prefix="/api/v1", tags=["stream"])
 
 
-def stream_filter(rt: Runtime, regions: str | None, statuses: str | None) -> EventFilter:
+def stream_filter(rt: Runtime, regions: str | None, statuses: str | None, channels: str | None = None) -> EventFilter:
     region_ids = split(regions)
     if region_ids is not None:
         check_regions(rt, region_ids, "regions")
     wanted = split(statuses)
     status_set = frozenset(Status) if wanted == ["all"] else enums(Status, wanted or ["actual"], "statuses")
-    return EventFilter.build(rt.registry, region_ids, status_set)
+    channel_ids = [check_channel_id(c, "channels") for c in split(channels) or ()]
+    return EventFilter.build(rt.registry, region_ids, status_set, channel_ids)
 
 
 def resume_point(header: str | None, query: int | None) -> int | None:
@@ -66,14 +68,18 @@ async def stream(
     statuses: Annotated[
         str | None, Query(description="Comma-separated: actual (default), exercise, test, all.")
     ] = None,
+    channels: Annotated[
+        str | None, Query(description="Comma-separated channel ids whose advisories you want, besides public ones.")
+    ] = None,
     last_event_id: Annotated[str | None, Header()] = None,
     since_seq: Annotated[int | None, Query(ge=0, description="Resume after this sequence number.")] = None,
 ) -> StreamingResponse:
     """Sends `snapshot` (active alerts) on connect, then `alert.issued`, `alert.updated`, `alert.ended` and
-    `alert.cancelled` events with `id:` = sequence number. Reconnect with `Last-Event-ID` to get exactly the
-    events missed."""
+    `alert.cancelled` events with `id:` = sequence number, and the notices in the same sequence: public
+    `advisory.issued|updated|ended` (and those of `channels`), `report.added` and `alert.all_clear`. Reconnect
+    with `Last-Event-ID` to get exactly the events missed."""
     rt = runtime(request)
-    flt = stream_filter(rt, regions, statuses)
+    flt = stream_filter(rt, regions, statuses, channels)
     start = resume_point(last_event_id, since_seq)
     return StreamingResponse(
         sse_events(rt, flt, start),

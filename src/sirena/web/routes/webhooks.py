@@ -11,6 +11,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from sirena.advisories.channels import check_channel_id
 from sirena.delivery import NATIVE, SubscriptionFilter, Webhooks, WebhookSpec
 from sirena.delivery.errors import ChannelDisabled
 from sirena.delivery.nearby import Nearby, place_dict
@@ -49,6 +50,9 @@ class WebhookIn(BaseModel):
     statuses: Annotated[list[Choice], Field(max_length=3)] | None = Field(
         None, description='`actual` (default), `exercise`, `test`, or `["all"]`.'
     )
+    channels: Annotated[list[Annotated[str, StringConstraints(min_length=1, max_length=128)]], Field(max_length=50)] = (
+        Field(default_factory=list, description="Channels whose advisories are delivered too, besides public ones.")
+    )
 
 
 def _placed(
@@ -77,6 +81,8 @@ def _time(epoch: float | None) -> str | None:
 def subscription_json(sub: WebhookSubscription, *, secret: bool = False) -> dict[str, Any]:
     body: dict[str, Any] = {"id": sub.id, "url": sub.url}
     body.update({k: sub.filter.get(k) for k in ("regions", "kinds", "threats", "levels", "statuses")})
+    if sub.filter.get("channels"):
+        body["channels"] = sub.filter["channels"]
     if sub.filter.get("places"):
         body["places"] = [{"lat": p[0], "lon": p[1]} for p in sub.filter["places"]]
     body["created_at"] = format_time(sub.created_at)
@@ -122,6 +128,7 @@ def _filter(rt: Runtime, body: WebhookIn) -> SubscriptionFilter:
         threats=enums(ThreatType, body.threats, "threats") if body.threats is not None else None,
         levels=enums(Level, body.levels, "levels") if body.levels is not None else None,
         statuses=statuses,
+        channels=tuple(dict.fromkeys(check_channel_id(c, "channels") for c in body.channels)),
     )
 
 

@@ -6,9 +6,9 @@ Text frames, each one JSON object:
   as ``{"seq", "type": "alert.issued" | …, "alert"}``, exactly the SSE ``data:``; ``{"type": "heartbeat",
   "seq"}`` when idle; ``{"type": "pong"}`` after a ping; ``{"type": "error", "problem": {...}}`` for a bad
   request.
-- client → server: optionally ``{"regions": [...], "statuses": [...], "last_seq": n}`` as the first message
-  (within ``SIRENA_WS_HELLO_S``), which replaces the query filters, or at any later time to change them (a fresh
-  snapshot follows, or the events after ``last_seq``); ``{"type": "ping"}`` at any time.
+- client → server: optionally ``{"regions": [...], "statuses": [...], "channels": [...], "last_seq": n}`` as the
+  first message (within ``SIRENA_WS_HELLO_S``), which replaces the query filters, or at any later time to change
+  them (a fresh snapshot follows, or the events after ``last_seq``); ``{"type": "ping"}`` at any time.
 
 A client that falls too far behind is closed with code 1013 and resumes with ``last_seq`` (or ``?since_seq=``).
 """
@@ -24,6 +24,7 @@ from fastapi import APIRouter, Query, WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from sirena import messages
+from sirena.advisories.channels import check_channel_id
 from sirena.domain.model import Status
 from sirena.errors import SirenaError, ValidationFailed
 from sirena.protocol.alert_json import dumps, event_to_dict
@@ -51,7 +52,7 @@ def event_text(item: live.EventItem) -> str:
 
 def subscription(rt: Runtime, data: Any) -> tuple[EventFilter, int | None] | None:
     """A client message that sets filters, as a filter and resume point; None for any other message."""
-    if not isinstance(data, dict) or not ({"regions", "statuses", "last_seq"} & data.keys()):
+    if not isinstance(data, dict) or not ({"regions", "statuses", "channels", "last_seq"} & data.keys()):
         return None
     regions = data.get("regions")
     if regions is not None and (not isinstance(regions, list) or not all(isinstance(r, str) for r in regions)):
@@ -59,13 +60,17 @@ def subscription(rt: Runtime, data: Any) -> tuple[EventFilter, int | None] | Non
     statuses = data.get("statuses")
     if statuses is not None and (not isinstance(statuses, list) or not all(isinstance(s, str) for s in statuses)):
         raise ValidationFailed("error.validation_field", field="statuses", reason="a list of statuses")
+    channels = data.get("channels")
+    if channels is not None and (not isinstance(channels, list) or not all(isinstance(c, str) for c in channels)):
+        raise ValidationFailed("error.validation_field", field="channels", reason="a list of channel ids")
     last_seq = data.get("last_seq")
     if last_seq is not None and (isinstance(last_seq, bool) or not isinstance(last_seq, int) or last_seq < 0):
         raise ValidationFailed("error.validation_field", field="last_seq", reason="a sequence number")
     if regions is not None:
         check_regions(rt, regions, "regions")
     status_set = frozenset(Status) if statuses == ["all"] else enums(Status, statuses or ["actual"], "statuses")
-    return EventFilter.build(rt.registry, regions, status_set), last_seq
+    channel_ids = [check_channel_id(c, "channels") for c in channels or ()]
+    return EventFilter.build(rt.registry, regions, status_set, channel_ids), last_seq
 
 
 class _Connection:
@@ -142,6 +147,7 @@ async def websocket_stream(
     statuses: Annotated[
         str | None, Query(description="Comma-separated: actual (default), exercise, test, all.")
     ] = None,
+    channels: Annotated[str | None, Query(description="Comma-separated channel ids, besides public ones.")] = None,
     since_seq: Annotated[int | None, Query(ge=0, description="Resume after this sequence number.")] = None,
 ) -> None:
     rt: Runtime = websocket.app.state.runtime
@@ -153,7 +159,7 @@ async def websocket_stream(
     receiver: asyncio.Task[Any] | None = None
     try:
         try:
-            flt, last_id = stream_filter(rt, regions, statuses), since_seq
+            flt, last_id = stream_filter(rt, regions, statuses, channels), since_seq
         except SirenaError as exc:
             await conn.send_error(exc)
             await websocket.close(CLOSE_POLICY)

@@ -1,0 +1,30 @@
+"""`sirena end --all-clear-text` writes the all-clear with the end; `sirena tail` shows notices (never the
+coordination line)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from sirena.cli import main
+
+
+def ok(runner: CliRunner, *args: str) -> str:
+    result = runner.invoke(main, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_end_with_an_all_clear_and_tail(tmp_path: Path) -> None:
+    runner, db = CliRunner(), ["--database-url", f"sqlite:///{tmp_path / 'cli.db'}"]
+    first = ok(runner, "issue", "--region", "14", *db).strip()
+    second = ok(runner, "issue", "--region", "31", *db).strip()
+    assert ok(runner, "end", first, "--all-clear-text", "uk=Відбій на Київщині", *db).strip() == f"{first} ended"
+    assert ok(runner, "end", second, *db).strip() == f"{second} ended"  # SIRENA_ALL_CLEAR_ON_END is off
+    lines = ok(runner, "tail", "--after", "0", "--once", "--lang", "uk", *db).splitlines()
+    assert [line.split()[1] for line in lines] == ["#1", "#2", "#3", "#4", "#5"]
+    assert "оголошено відбій" in lines[3] and "Відбій: Повітряна тривога" in lines[3] and "Київська" in lines[3]
+    assert "оголошено відбій" not in lines[4]  # the second end sent none
+    english = ok(runner, "tail", "--after", "3", "--once", *db).splitlines()[0]
+    assert "all clear" in english and "All clear: Air-raid alert" in english
