@@ -91,6 +91,8 @@ def sirena_env(folder: Path, **extra: str) -> dict[str, str]:
             "SIRENA_STREAM_HEARTBEAT_S": "3600",
             "SIRENA_LOG_LEVEL": "warning",
             "SIRENA_WS_HELLO_S": "0.2",
+            "SIRENA_RATE_LIMIT_WRITES": "0",  # the benchmarks issue faster than an operator would
+            "SIRENA_RATE_LIMIT_WRITES_IP": "0",
             **extra,
         }
     )

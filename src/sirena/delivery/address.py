@@ -74,3 +74,17 @@ async def check(url: str, *, allow_private: bool, field: str = "url", must_resol
     for address in addresses:
         if not is_public(address):
             raise UnsafeTarget("error.webhook_private_address", field=field, value=url, address=str(address))
+
+
+async def pick(url: str, *, allow_private: bool, field: str = "url") -> IPAddress:
+    """The address to connect to for ``url``: the first one its host resolves to, after the same check as
+    :func:`check` (so the connection goes where the check looked, even if the name changes in between)."""
+    host, port = parse(url, field)
+    addresses = await resolve(host, port)
+    if not addresses:
+        raise UnsafeTarget("error.webhook_unresolvable", field=field, value=url, host=host)
+    if not allow_private:
+        for candidate in addresses:
+            if not is_public(candidate):
+                raise UnsafeTarget("error.webhook_private_address", field=field, value=url, address=str(candidate))
+    return addresses[0]

@@ -18,10 +18,8 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, cast
 
-import httpx
-
 from sirena import __version__
-from sirena.delivery import address, signing
+from sirena.delivery import http1, signing
 from sirena.delivery.backoff import Backoff, wait_signal
 from sirena.delivery.errors import UnsafeTarget
 from sirena.delivery.metrics import DeliveryMetrics
@@ -39,6 +37,9 @@ IDLE_EXIT_S = 60.0
 SWEEP_S = 5.0
 PRUNE_EVERY_S = 3600.0
 RESPONSE_READ_LIMIT = 65_536
+BATCH = 16
+"""Messages an endpoint's worker sends back to back before it records them (in one transaction) and looks again.
+A crash in between sends them again: delivery is at least once, and ``webhook-id`` tells repeats apart."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,11 +55,12 @@ class Outcome:
 
 
 class _Worker:
-    __slots__ = ("task", "wake")
+    __slots__ = ("connection", "task", "wake")
 
     def __init__(self) -> None:
         self.wake = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
+        self.connection = http1.Connection()
 
 
 class Dispatcher:
@@ -69,7 +71,6 @@ class Dispatcher:
         self.backoff = Backoff(settings.webhook_retry_base_s, settings.webhook_retry_max_s)
         self._slots = asyncio.Semaphore(max(1, settings.webhook_concurrency))
         self._workers: dict[str, _Worker] = {}
-        self._client: httpx.AsyncClient | None = None
         self._closing = False
         self.leases: Leases | None = None
         """With several nodes, a subscription's queue is sent by the node holding lease ``webhook:<id>``."""
@@ -79,11 +80,6 @@ class Dispatcher:
     async def run(self) -> None:
         """Start a worker for every endpoint with messages waiting, then keep checking (other processes and
         redrives may queue messages too)."""
-        self._client = httpx.AsyncClient(
-            timeout=httpx.Timeout(self.settings.webhook_timeout_s),
-            follow_redirects=False,
-            limits=httpx.Limits(max_connections=max(1, self.settings.webhook_concurrency)),
-        )
         pruned_at = 0.0
         while True:
             try:
@@ -107,9 +103,6 @@ class Dispatcher:
                 await task
         self._workers.clear()
         self.metrics.webhook_workers.set(0)
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
 
     def wake(self, sub_id: str) -> None:
         """Messages were queued for ``sub_id`` (or it changed): make sure its worker looks now."""
@@ -139,16 +132,17 @@ class Dispatcher:
                         await self.leases.release(f"webhook:{sub_id}")
                     return
         finally:
+            await worker.connection.close()
             if self._workers.get(sub_id) is worker:
                 del self._workers[sub_id]
                 self.metrics.webhook_workers.set(len(self._workers))
 
     async def _step(self, sub_id: str, worker: _Worker) -> bool:
         """Deliver or wait once; True when the worker should end."""
-        sub = cast(WebhookSubscription | None, await self.sql.read(lambda c: sql.get_subscription(c, sub_id)))
-        message = (
-            None if sub is None else cast(WebhookMessage | None, await self.sql.read(lambda c: sql.head(c, sub_id)))
+        sub, messages = cast(
+            "tuple[WebhookSubscription | None, list[WebhookMessage]]", await self.sql.read(lambda c: _heads(c, sub_id))
         )
+        message = messages[0] if messages else None
         if sub is None or message is None:
             woken = await wait_signal(worker.wake, IDLE_EXIT_S if sub is not None else 0)
             return not woken and not worker.wake.is_set()
@@ -158,51 +152,92 @@ class Dispatcher:
             return False
         if self.leases is not None and not await self.leases.hold(f"webhook:{sub_id}"):
             return True  # another node sends this queue; the sweep looks again (and takes over if it dies)
-        outcome = await self.attempt(sub, message)
-        await self._settle(sub, message, outcome)
+        settled: list[tuple[WebhookMessage, Outcome]] = []
+        for message in messages:  # back to back on the kept-alive connection, settled in one transaction
+            if message.next_at > time.time():
+                break
+            outcome = await self.attempt(sub, message, worker.connection)
+            settled.append((message, outcome))
+            if not outcome.ok:  # strictly in order: nothing after a failed message goes before it
+                break
+        await self._settle(sub, settled)
         return False
 
-    async def attempt(self, sub: WebhookSubscription, message: WebhookMessage) -> Outcome:
-        """Send one message once, signed; never raises."""
+    async def attempt(
+        self, sub: WebhookSubscription, message: WebhookMessage, connection: http1.Connection | None = None
+    ) -> Outcome:
+        """Send one message once, signed, on the endpoint's kept-alive ``connection`` (a new one if not given);
+        never raises."""
         body = message.body.encode()
-        try:
-            await address.check(sub.url, allow_private=self.settings.webhook_allow_private)
-        except UnsafeTarget as exc:
-            return Outcome(None, f"refused: {exc.detail()}", 0)
         headers = {
             "content-type": "application/json",
             "user-agent": f"Sirena/{__version__} (webhooks)",
             **sub.headers,
             **signing.headers(sub.secret, message.msg_id, body),
         }
-        client = self._client
-        assert client is not None
+        own = connection is None
+        conn = connection if connection is not None else http1.Connection()
+        timeout = self.settings.webhook_timeout_s
         async with self._slots:
             started = time.perf_counter()
             try:
-                async with client.stream("POST", sub.url, content=body, headers=headers) as response:
-                    seen = 0
-                    async for chunk in response.aiter_raw():
-                        seen += len(chunk)
-                        if seen > RESPONSE_READ_LIMIT:
-                            break
-                    status = response.status_code
-                    retry_after = _retry_after(response.headers.get("retry-after"))
-            except httpx.TimeoutException:
+                async with asyncio.timeout(timeout):
+                    answer = await conn.post(
+                        sub.url,
+                        body,
+                        headers,
+                        read_limit=RESPONSE_READ_LIMIT,
+                        allow_private=self.settings.webhook_allow_private,
+                    )
+            except UnsafeTarget as exc:
+                return Outcome(None, f"refused: {exc.detail()}", 0)
+            except TimeoutError:
+                await conn.close()
                 latency = _ms(started)
                 self.metrics.webhook_latency.observe(latency / 1000)
-                return Outcome(None, f"timeout after {self.settings.webhook_timeout_s:g} s", latency)
-            except httpx.HTTPError as exc:
+                return Outcome(None, f"timeout after {timeout:g} s", latency)
+            except (http1.HTTPFailure, OSError) as exc:
                 latency = _ms(started)
                 self.metrics.webhook_latency.observe(latency / 1000)
-                return Outcome(None, f"{type(exc).__name__}: {exc}"[:500] or type(exc).__name__, latency)
+                return Outcome(None, str(exc)[:500] or type(exc).__name__, latency)
+            finally:
+                if own:
+                    await conn.close()
         latency = _ms(started)
         self.metrics.webhook_latency.observe(latency / 1000)
+        status = answer.status
         error = None if 200 <= status < 300 else f"HTTP {status}"
-        return Outcome(status, error, latency, retry_after)
+        return Outcome(status, error, latency, _retry_after(answer.headers.get("retry-after")))
 
-    async def _settle(self, sub: WebhookSubscription, message: WebhookMessage, outcome: Outcome) -> None:
+    async def _settle(self, sub: WebhookSubscription, settled: list[tuple[WebhookMessage, Outcome]]) -> None:
         now = time.time()
+        rows = [(message, outcome, *self._next(sub, message, outcome, now)) for message, outcome in settled]
+
+        def write(conn: sqlite3.Connection) -> int:
+            expired = 0
+            for message, outcome, state, next_at in rows:
+                sql.record_attempt(
+                    conn,
+                    message,
+                    status_code=outcome.status_code,
+                    error=outcome.error,
+                    latency_ms=outcome.latency_ms,
+                    at=now,
+                    state=state,
+                    next_at=next_at,
+                )
+                if state == DEAD:
+                    expired += sql.expire(conn, sub.id, now - self.settings.webhook_max_age_s, now, "expired")
+            return expired
+
+        expired = cast(int, await self.sql.transaction(write))
+        if expired:
+            self.metrics.webhook_dead.inc(expired)
+
+    def _next(
+        self, sub: WebhookSubscription, message: WebhookMessage, outcome: Outcome, now: float
+    ) -> tuple[str, float]:
+        """What becomes of a message after an attempt: delivered, dead, or pending until when."""
         attempt_no = message.attempts + 1
         if outcome.ok:
             state, next_at = DELIVERED, now
@@ -225,25 +260,13 @@ class Dispatcher:
                     delay = min(max(delay, outcome.retry_after), self.settings.webhook_retry_max_s)
                 state, next_at = PENDING, now + delay
                 self.metrics.webhook_retries.inc()
+        return state, next_at
 
-        def write(conn: sqlite3.Connection) -> int:
-            sql.record_attempt(
-                conn,
-                message,
-                status_code=outcome.status_code,
-                error=outcome.error,
-                latency_ms=outcome.latency_ms,
-                at=now,
-                state=state,
-                next_at=next_at,
-            )
-            if state == DEAD:
-                return sql.expire(conn, sub.id, now - self.settings.webhook_max_age_s, now, "expired")
-            return 0
 
-        expired = cast(int, await self.sql.transaction(write))
-        if expired:
-            self.metrics.webhook_dead.inc(expired)
+def _heads(conn: sqlite3.Connection, sub_id: str) -> tuple[WebhookSubscription | None, list[WebhookMessage]]:
+    """The subscription and its oldest undelivered messages (at most ``BATCH``), in one read."""
+    sub = sql.get_subscription(conn, sub_id)
+    return sub, ([] if sub is None else sql.heads(conn, sub_id, BATCH))
 
 
 def _ms(started: float) -> int:

@@ -314,6 +314,15 @@ def head(conn: Connection, sub_id: str) -> WebhookMessage | None:
     return _message(row) if row else None
 
 
+def heads(conn: Connection, sub_id: str, limit: int) -> list[WebhookMessage]:
+    """The ``limit`` oldest messages the subscription still has to deliver, in order (see :func:`head`)."""
+    rows = conn.execute(
+        f"SELECT {_MSG_COLUMNS} FROM webhook_messages WHERE subscription_id = ? AND state = ? ORDER BY id LIMIT ?",
+        (sub_id, PENDING, limit),
+    ).fetchall()
+    return [_message(row) for row in rows]
+
+
 def record_attempt(
     conn: Connection,
     message: WebhookMessage,
