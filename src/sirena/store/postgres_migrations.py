@@ -66,9 +66,9 @@ def migrate(conn: psycopg.Connection[Any]) -> list[str]:
         raise ConfigurationError("error.postgres_area", name=bad[0], area=bad[0].split("_")[1])
     conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATE_LOCK,))
     try:
-        conn.execute(
-            'CREATE TABLE IF NOT EXISTS migrations (name TEXT COLLATE "C" PRIMARY KEY, applied_at TEXT NOT NULL)'
-        )
+        found = conn.execute("SELECT to_regclass('migrations') IS NOT NULL").fetchone()
+        if not (found and found[0]):  # only the first start needs the right to create tables
+            conn.execute('CREATE TABLE migrations (name TEXT COLLATE "C" PRIMARY KEY, applied_at TEXT NOT NULL)')
         done = {row[0] for row in conn.execute("SELECT name FROM migrations").fetchall()}
         applied: list[str] = []
         for name, sql in pending:
