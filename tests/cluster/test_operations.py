@@ -87,3 +87,30 @@ def test_an_area_not_verified_on_postgres_stops_start_up_with_its_name() -> None
     message = ConfigurationError("error.postgres_area", name="0950_weather_feeds", area="weather").detail()
     assert "weather" in message
     assert "0950_weather_feeds" in message
+
+
+async def test_nodes_can_serve_as_a_user_that_may_not_create_tables() -> None:
+    from sirena.cluster.testing import admin_url, unique_name
+
+    role = unique_name("sirena_node")
+    with scratch_database() as url:
+        owner = open_store(url)  # migrates, as the database's owner
+        await owner.open()
+        await owner.close()
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f'CREATE ROLE "{role}" LOGIN')
+            conn.execute(f'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO "{role}"')
+            conn.execute(f'GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO "{role}"')
+        try:
+            store = open_store(url.replace("postgresql://postgres@", f"postgresql://{role}@"))
+            await store.open()
+            try:
+                token = await store.create_token("node", "hash")
+                assert (await store.find_token("hash")) == token
+            finally:
+                await store.close()
+        finally:
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute(f'DROP OWNED BY "{role}"')
+            with psycopg.connect(admin_url(), autocommit=True) as conn:
+                conn.execute(f'DROP ROLE "{role}"')
