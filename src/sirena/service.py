@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -18,6 +18,7 @@ from shapely.geometry.base import BaseGeometry
 
 from sirena import domain
 from sirena.auth.audit import Recorder
+from sirena.auth.storage import sql_store
 from sirena.domain.lifecycle import Transition
 from sirena.domain.model import Alert, AlertChanges, AlertDraft, AlertState, Circle, Status, Target
 from sirena.domain.state import RegionState
@@ -100,6 +101,36 @@ class AlertService:
         return await self._write(
             alert_id, ctx, lambda _current: domain.issue(draft, alert_id=alert_id, now=now), idempotency
         )
+
+    async def issue_many(self, drafts: Sequence[AlertDraft], *, actor: str = LOCAL) -> list[WriteResult]:
+        """Issue many new alerts in one durable transaction, for bulk ingest (a feed naming hundreds of regions at
+        once): targets are resolved as by :meth:`issue`, the events get consecutive sequence numbers in order,
+        and the audit log gets one entry for the batch naming every alert. All or nothing."""
+        from sirena.store import auth as audit_sql
+        from sirena.store import batch
+
+        now = self.clock()
+        transitions: list[Transition] = []
+        for draft in drafts:
+            regions, partial = self.resolve(draft.target)
+            shelter_s = draft.time_to_shelter_s
+            if shelter_s is None:
+                shelter_s = self.time_to_shelter.for_regions(regions + partial)
+            draft = dataclasses.replace(draft, regions=regions, partial_regions=partial, time_to_shelter_s=shelter_s)
+            transitions.append(domain.issue(draft, alert_id=new_id(now), now=now))
+
+        def run(conn: Any) -> Any:
+            appended = batch.insert_new(conn, transitions)
+            made: list[WriteResult] = appended.value
+            details = {"count": len(made), "alerts": [[r.event.alert.id, r.event.seq] for r in made]}
+            audit_sql.append_audit(conn, now, actor, "alert.issue_many", None, details)
+            return appended
+
+        if not transitions:
+            return []
+        appended = await sql_store(self.store).transaction(run)
+        results: list[WriteResult] = appended.value
+        return results
 
     async def update(self, alert_id: str, changes: AlertChanges, *, ctx: WriteContext | None = None) -> WriteResult:
         if changes.target is not None:

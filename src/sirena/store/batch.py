@@ -1,0 +1,59 @@
+"""Many new alerts in one transaction: the SQL of :meth:`sirena.service.AlertService.issue_many`.
+
+The rows are those a single write makes (the alert, its regions, its first version, an event with the next
+sequence numbers, in order), written with one statement per table for the whole batch. Run inside the store's
+write transaction (``store.transaction``); the returned :class:`~sirena.store.base.Appended` hands the events
+to the commit listeners after the commit, and carries one :class:`~sirena.store.base.WriteResult` per alert.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sirena.domain.model import Alert, Event, EventType
+from sirena.protocol.alert_json import alert_to_dict, dumps, format_time
+from sirena.store.base import Appended, WriteResult
+from sirena.store.sql import Connection
+
+
+def insert_new(conn: Connection, transitions: Sequence[tuple[Alert, EventType]]) -> Appended:
+    """Write alerts that do not exist yet (an existing id fails the whole batch)."""
+    row = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()
+    seq = int(row[0])
+    alerts: list[tuple[object, ...]] = []
+    regions: list[tuple[str, str, int]] = []
+    events: list[tuple[object, ...]] = []
+    versions: list[tuple[object, ...]] = []
+    results: list[WriteResult] = []
+    for alert, event_type in transitions:
+        seq += 1
+        body = dumps(alert_to_dict(alert))
+        started, updated = format_time(alert.started_at), format_time(alert.updated_at)
+        alerts.append(
+            (
+                alert.id,
+                alert.version,
+                alert.state.value,
+                alert.status.value,
+                alert.kind.value,
+                alert.source.value,
+                started,
+                updated,
+                format_time(alert.ended_at),
+                body,
+            )
+        )
+        regions.extend((alert.id, r, 0) for r in alert.regions)
+        regions.extend((alert.id, r, 1) for r in alert.partial_regions if r not in alert.regions)
+        events.append((seq, event_type.value, alert.id, updated, body))
+        versions.append((alert.id, alert.version, seq, body))
+        results.append(WriteResult(Event(seq=seq, type=event_type, alert=alert, at=alert.updated_at)))
+    conn.executemany(
+        "INSERT INTO alerts (id, version, state, status, kind, source, started_at, updated_at, ended_at, body) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        alerts,
+    )
+    conn.executemany("INSERT INTO alert_regions (alert_id, region_id, partial) VALUES (?, ?, ?)", regions)
+    conn.executemany("INSERT INTO events (seq, type, alert_id, at, body) VALUES (?, ?, ?, ?, ?)", events)
+    conn.executemany("INSERT INTO alert_versions (alert_id, version, event_seq, body) VALUES (?, ?, ?, ?)", versions)
+    return Appended(tuple(r.event for r in results), results)
