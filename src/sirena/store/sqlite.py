@@ -150,25 +150,30 @@ class SQLiteStore:
     def _commit(self, conn: sqlite3.Connection, batch: list[_Job]) -> None:
         outcomes: list[tuple[Any, BaseException | None]] = []
         events: list[LogEvent] = []
+        alone = len(batch) == 1  # a job on its own needs no savepoint: its failure rolls back the transaction
         try:
             conn.execute("BEGIN IMMEDIATE")
             for job in batch:
-                conn.execute("SAVEPOINT job")
+                if not alone:
+                    conn.execute("SAVEPOINT job")
                 try:
                     result = job.fn(conn)
                 except BaseException as exc:  # the job's own failure: undo it alone
-                    conn.execute("ROLLBACK TO job")
-                    conn.execute("RELEASE job")
+                    conn.execute("ROLLBACK" if alone else "ROLLBACK TO job")
+                    if not alone:
+                        conn.execute("RELEASE job")
                     outcomes.append((None, exc))
                     continue
-                conn.execute("RELEASE job")
+                if not alone:
+                    conn.execute("RELEASE job")
                 outcomes.append((result, None))
                 if isinstance(result, WriteResult) and not result.replayed:
                     events.append(result.event)
                     events.extend(result.notices)
                 elif isinstance(result, Appended):
                     events.extend(result.events)
-            conn.execute("COMMIT")
+            if conn.in_transaction:
+                conn.execute("COMMIT")
         except sqlite3.Error as exc:
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
@@ -430,7 +435,8 @@ def _apply(conn: Connection, alert_id: str, step: Step, idem: IdempotencyKey | N
         ),
     )
     if current is None or current.touched_regions != alert.touched_regions:
-        conn.execute("DELETE FROM alert_regions WHERE alert_id = ?", (alert.id,))
+        if current is not None:
+            conn.execute("DELETE FROM alert_regions WHERE alert_id = ?", (alert.id,))
         conn.executemany(
             "INSERT INTO alert_regions (alert_id, region_id, partial) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
             [(alert.id, r, 0) for r in alert.regions] + [(alert.id, r, 1) for r in alert.partial_regions],
