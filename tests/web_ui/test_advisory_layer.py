@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from playwright.async_api import expect
-from web_ui_support import OpenPage, Site
+from web_ui_support import OpenPage, Site, sign_in
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")  # one Chromium for the whole session
 
@@ -70,3 +70,17 @@ async def test_advisories_reports_and_the_all_clear_on_the_map(open_page: OpenPa
     await page.click("#lang-switch")
     await expect(items.first).to_contain_text("Ймовірна атака найближчим часом: Вночі очікується масована атака")
     await expect(clear).to_contain_text("Відбій: Повітряна тривога")
+
+
+async def test_ending_from_the_console_sends_the_all_clear(open_page: OpenPage, site: Site) -> None:
+    public = await open_page("/")
+    await expect(public.locator("#live")).to_have_attribute("data-live", "live")
+    alert = await site.issue(regions=["27"])
+    console = await open_page("/console")
+    await sign_in(console, site.token)
+    await console.locator(f'#active li[data-alert="{alert["id"]}"] [data-action=end]').click()
+    await console.click("#confirm-yes")
+    clear = public.locator(f'#advisory-list [data-all-clear="{alert["id"]}"]')
+    await expect(clear).to_contain_text("All clear: Air-raid alert")
+    await expect(clear).to_contain_text("The alert has ended: Lviv Oblast. The danger is over.")
+    assert (await site.client.get(f"/api/v1/alerts/{alert['id']}/all-clear")).status_code == 200

@@ -533,7 +533,9 @@
     const drill = alert.status !== "actual";
     const summary = S.el("p", { class: "rname", text: `${alert.headline[S.lang] || alert.headline.en}: ${alert.regions.concat(alert.partial_regions).map(name).join(", ")}` });
     if (!(await confirmAction(S.t(`web.console.confirm_${action}`), summary, drill))) return;
-    const result = await api("POST", `/api/v1/alerts/${encodeURIComponent(alert.id)}/${action}`);
+    // ending from the console always tells every channel the danger is over (the prepared all-clear text)
+    const body = action === "end" ? { all_clear: true } : undefined;
+    const result = await api("POST", `/api/v1/alerts/${encodeURIComponent(alert.id)}/${action}`, body);
     if (result.status === 202) say(S.t("web.console.pending"));
     else if (result.ok) say(S.t(action === "end" ? "web.console.done_ended" : "web.console.done_cancelled"));
     else say(problem(result), true);
