@@ -364,7 +364,7 @@ async def test_no_path_leaks_an_exercise_as_actual(tmp_path: Path) -> None:
         if "/api/v1/places" in present:
             scene.place = (await scene.post("/api/v1/places", {"region": EXERCISE_REGION}))["id"]
 
-        await scene.post("/api/v1/alerts", {"regions": [ACTUAL_REGION], "threats": [{"type": "drones"}]})
+        earlier = await scene.post("/api/v1/alerts", {"regions": [ACTUAL_REGION], "threats": [{"type": "drones"}]})
         views = [url for path, urls in VIEWS.items() if path in present for url in urls]
         async with AsyncExitStack() as stack:
             quiet = {
@@ -389,6 +389,8 @@ async def test_no_path_leaks_an_exercise_as_actual(tmp_path: Path) -> None:
             sentinel = await scene.post("/api/v1/alerts", {"regions": [ACTUAL_REGION], "kind": "artillery_shelling"})
             for path, next_alert in quiet.items():
                 got = await next_alert()
+                if got["id"] == earlier["id"]:  # a channel may still be passing on the alert issued before it listened
+                    got = await next_alert()
                 assert got["id"] == sentinel["id"], f"{path} delivered {got['status']} alert {got['id']} first"
             for path, next_alert in curious.items():
                 seen = [await next_alert() for _ in range(3)]
