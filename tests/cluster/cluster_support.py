@@ -105,6 +105,7 @@ class Receiver:
     hits: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     port: int = 0
     _server: asyncio.AbstractServer | None = None
+    _connections: set[asyncio.StreamWriter] = field(default_factory=set)
 
     @property
     def url(self) -> str:
@@ -117,9 +118,12 @@ class Receiver:
     async def close(self) -> None:
         if self._server is not None:
             self._server.close()
+            for writer in tuple(self._connections):  # senders keep connections alive
+                writer.transport.abort()
             await self._server.wait_closed()
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._connections.add(writer)
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
@@ -136,6 +140,7 @@ class Receiver:
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:
+            self._connections.discard(writer)
             writer.close()
 
 

@@ -30,6 +30,7 @@ from sirena.cluster.testing import (
     start_nodes,
     unique_name,
 )
+from sirena.delivery.dispatcher import BATCH
 
 pytestmark = pytest.mark.slow
 
@@ -218,7 +219,8 @@ async def test_kill_9_of_a_node_during_a_burst_of_1000_changes_loses_nothing(
             f"sent again; {len(delivered)} webhook requests for {len(logged)} events, the last "
             f"{time.monotonic() - started:.1f} s after the burst began"
         )
-        assert len(delivered) - len(set(delivered)) <= 2  # at most the request in flight when the node died
+        # sent again: at most the batch a worker had sent but not yet recorded when its node died
+        assert len(delivered) - len(set(delivered)) <= BATCH
         for follower in followers:
             await follower.stop()
     await receiver.close()
