@@ -13,12 +13,15 @@ from sirena.settings import Settings
 from sirena.web import problems, security
 from sirena.web.limits import BodyLimit
 from sirena.web.routes import (
+    advisories,
     alerts,
     approvals,
     audit,
     cap,
+    channels,
     compat_alerts_in_ua,
     compat_ukrainealarm,
+    coordination,
     health,
     history,
     index,
@@ -27,13 +30,13 @@ from sirena.web.routes import (
     places,
     push,
     regions,
+    reports,
     session,
     shelters,
     stream,
     webhooks,
     ws,
 )
-from sirena.web.routes import advisories, channels, coordination, reports
 
 DESCRIPTION = """Sirena issues, delivers and retracts public warnings.
 
