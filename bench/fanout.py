@@ -218,6 +218,7 @@ class Running:
         stdin, stdout = self.loadgen.stdin, self.loadgen.stdout
         assert stdin is not None
         assert stdout is not None
+        self.conn.close()  # a fresh connection: servers close idle keep-alive ones while the others are measured
         self.target.lag_mark(self.conn)
         stdin.write(f"WAIT {SETTLE_S}\n")
         stdin.flush()

@@ -1,7 +1,8 @@
 """Durable alert commits per second against SQLite's own fsync floor, measured in the same run.
 
 - floor: single-row INSERT + COMMIT in a loop on a WAL database with ``synchronous=FULL`` (what one durable
-  transaction at a time costs on this disk);
+  transaction at a time costs on this disk); and SQLite writing the rows one alert makes (alert, region, event,
+  version), one alert a commit, which shows how much of the gap is the schema's pages rather than Sirena;
 - sequential: ``AlertService.issue`` awaited one at a time (each its own durable commit);
 - concurrent: 64 issuers at once, which the single writer's group commit folds into fewer fsyncs;
 - batched: ``AlertService.issue_many`` with 1,000 alerts a call, one durable transaction each, against SQLite
@@ -58,14 +59,14 @@ async def issue_rate(folder: Path, concurrency: int) -> float:
         return count / (time.perf_counter() - started)
 
 
-def bulk_floor(folder: Path) -> float:
-    conn = connect(folder / "bulk.db")
+def bulk_floor(folder: Path, batch: int = BATCH) -> float:
+    conn = connect(folder / f"bulk{batch}.db")
     migrate(conn)
     body = "x" * 450
     count = 0
     started = time.perf_counter()
     while time.perf_counter() - started < SECONDS:
-        ids = [f"A{count + i}" for i in range(BATCH)]
+        ids = [f"A{count + i}" for i in range(batch)]
         conn.execute("BEGIN IMMEDIATE")
         conn.executemany(
             "INSERT INTO alerts (id, version, state, status, kind, source, started_at, updated_at, ended_at, body) "
@@ -85,7 +86,7 @@ def bulk_floor(folder: Path) -> float:
             [(i, count + n + 1, body) for n, i in enumerate(ids)],
         )
         conn.execute("COMMIT")
-        count += BATCH
+        count += batch
     elapsed = time.perf_counter() - started
     conn.close()
     return count / elapsed
@@ -113,6 +114,7 @@ def run() -> list[dict[str, Any]]:
         concurrent = asyncio.run(issue_rate(folder / "b", 64))
         batched = asyncio.run(batch_rate(folder / "c"))
         bulk = bulk_floor(folder)
+        rows_one = bulk_floor(folder, 1)
     baseline = "SQLite single-row commits, WAL, synchronous=FULL"
     return [
         {
@@ -123,6 +125,15 @@ def run() -> list[dict[str, Any]]:
             "baseline_name": baseline,
             "ratio": sequential / floor,
             "target": "≥ 5,000 /s",
+        },
+        {
+            "name": "SQLite alone: an alert's rows, one alert a commit (reference)",
+            "figure": rows_one,
+            "unit": "alerts/s",
+            "baseline": floor,
+            "baseline_name": baseline,
+            "ratio": rows_one / floor,
+            "target": "",
         },
         {
             "name": "durable alert commits, 64 concurrent issuers (group commit)",
