@@ -71,7 +71,7 @@ class Runtime:
         self.settings = settings
         self._given_registry = registry
         self._clock = clock
-        self.store: Store = open_store(settings.database_url)
+        self.store: Store = open_store(settings.database_url, postgis=settings.postgis)
         self.node_id = settings.node_id or node_name(settings.port)
         self.bus: Bus = open_bus(
             settings.bus_url, stream=settings.bus_stream, log=self.store, name=f"sirena {self.node_id}"

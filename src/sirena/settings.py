@@ -38,6 +38,12 @@ class Settings:
         "Where alerts, events and accounts are stored: `sqlite:///relative/path.db`, `sqlite:////absolute/path.db`, "
         "or `postgresql://user@host:5432/database` for several nodes sharing one database (extra `postgres`).",
     )
+    postgis: str = _setting(
+        "auto",
+        "PostGIS on a PostgreSQL database: `auto` creates and uses the `postgis` extension when the server offers "
+        "it (nearest shelters and alert → places matching answered by the database), else answers them in memory; "
+        "`on` requires it (start-up fails without); `off` never creates or uses it. SQLite always answers in memory.",
+    )
     bus_url: str = _setting(
         "memory://",
         "Event bus between the store and live channels: `memory://` (one process) or `nats://host:4222` "

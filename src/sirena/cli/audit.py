@@ -17,7 +17,8 @@ from sirena.store import Store, open_store
 @asynccontextmanager
 async def store_at(database_url: str | None) -> AsyncIterator[Store]:
     """The store alone (no region set needed to read the log)."""
-    store = open_store(settings_from(database_url=database_url).database_url)
+    settings = settings_from(database_url=database_url)
+    store = open_store(settings.database_url, postgis=settings.postgis)
     await store.open()
     try:
         yield store

@@ -50,7 +50,7 @@ def run(coro: Awaitable[T]) -> T:
 
 @asynccontextmanager
 async def opened(settings: Settings) -> AsyncIterator[tuple[Store, AlertService]]:
-    store = open_store(settings.database_url)
+    store = open_store(settings.database_url, postgis=settings.postgis)
     await store.open()
     try:
         registry = await resolve_regions(settings, store)

@@ -29,7 +29,8 @@ def shelters() -> None:
 
 @asynccontextmanager
 async def _directory(database_url: str | None) -> AsyncIterator[ShelterDirectory]:
-    store = open_store(settings_from(database_url=database_url).database_url)
+    settings = settings_from(database_url=database_url)
+    store = open_store(settings.database_url, postgis=settings.postgis)
     await store.open()
     try:
         yield ShelterDirectory(store)

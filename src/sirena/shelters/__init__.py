@@ -2,7 +2,7 @@
 
 * :func:`read` reads a file into an :class:`ImportReport` (shelters, and every bad row with its line).
 * :class:`ShelterDirectory` stores imports (all or nothing, or the valid rows on request) and answers
-  ``await directory.nearest(lat, lon, limit)`` from memory.
+  ``await directory.nearest(lat, lon, limit)`` from memory, or with PostGIS on a PostgreSQL store.
 
 See ``docs/targeting.md``.
 """

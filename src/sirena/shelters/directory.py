@@ -1,5 +1,6 @@
 """The shelter directory: imports replace a source's shelters in one transaction; nearest-shelter queries are
-answered from memory by a :class:`sirena.geo.NearestIndex`.
+answered from memory by a :class:`sirena.geo.NearestIndex`, or, on a PostgreSQL store with PostGIS, by the
+database (a k-nearest scan of a GiST index: every node gives the same answer, nothing is loaded into memory).
 
 The in-memory copy is checked against the store's import revision at most once per ``recheck_s`` seconds, so
 an import made by another process (``sirena shelters import`` next to a running server) is seen within that.
@@ -18,11 +19,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from sirena.errors import ValidationFailed
-from sirena.geo import NearestIndex
+from sirena.geo import NearestIndex, coords
 from sirena.shelters.importer import read
 from sirena.shelters.model import Shelter
 from sirena.shelters.report import ImportReport
 from sirena.store import targeting as sql
+from sirena.store.postgis import geometry_of
 
 __all__ = ["ShelterDirectory", "ShelterImportRefused", "Snapshot"]
 
@@ -66,6 +68,7 @@ class Snapshot:
 
 class ShelterDirectory:
     def __init__(self, store: object, *, recheck_s: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.store = store
         self.sql = sql.sql_access(store)
         self.recheck_s = recheck_s
         self._clock = clock
@@ -141,7 +144,20 @@ class ShelterDirectory:
             return current
 
     async def nearest(self, lat: float, lon: float, limit: int = 5) -> list[tuple[Shelter, float]]:
+        """The ``limit`` nearest shelters and their great-circle distances in metres, nearest first (ties in
+        import order)."""
+        if geometry_of(self.store).engine == "postgis":
+            lat, lon = coords.point(lat, lon)
+            if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+                raise coords.invalid("k", repr(limit), "k must be a whole number, zero or more")
+            return await self.sql.read(lambda conn: sql.nearest_shelters(conn, lat, lon, limit))
         return (await self.snapshot()).nearest(lat, lon, limit)
+
+    async def within(self, west: float, south: float, east: float, north: float, limit: int) -> list[Shelter]:
+        """Shelters in a longitude/latitude box (``west > east`` crosses the antimeridian), in import order."""
+        if geometry_of(self.store).engine == "postgis":
+            return await self.sql.read(lambda conn: sql.shelters_within(conn, west, south, east, north, limit))
+        return (await self.snapshot()).within(west, south, east, north, limit)
 
     async def imports(self, limit: int = 100) -> list[sql.ShelterImport]:
         return await self.sql.read(lambda conn: sql.list_imports(conn, limit))

@@ -39,6 +39,7 @@ from sirena.store.base import (
     WriteHook,
     WriteResult,
 )
+from sirena.store.postgis import Geometry, check_mode, engine
 from sirena.store.postgres_migrations import migrate
 from sirena.store.sql import Connection, to_postgres
 from sirena.store.sqlite import GROUP_LIMIT, _apply, _find, _last_seq, _load_alert, _log_event, _token
@@ -155,9 +156,12 @@ class PostgresStore:
 
     dialect = "postgresql"
 
-    def __init__(self, url: str, *, readers: int = 4) -> None:
+    def __init__(self, url: str, *, readers: int = 4, postgis: str = "auto") -> None:
         _psycopg()
         self.url = url
+        self.postgis = check_mode(postgis)
+        self.geometry = Geometry("python", reason="not opened")
+        """The geometry engine (:mod:`sirena.store.postgis`), known once the store is open."""
         self._readers = readers
         self._listeners: list[CommitListener] = []
         self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
@@ -175,7 +179,8 @@ class PostgresStore:
         self._loop = asyncio.get_running_loop()
         conn = await asyncio.to_thread(connect, self.url)
         try:
-            await asyncio.to_thread(migrate, conn)
+            await asyncio.to_thread(lambda: migrate(conn, postgis=self.postgis))
+            self.geometry = await asyncio.to_thread(engine, conn, self.postgis)
         except BaseException:
             conn.close()
             raise

@@ -2,6 +2,10 @@
 entries only PostgreSQL needs, applied in order under an advisory lock (several nodes may start at once) and
 recorded by name in ``migrations`` like on SQLite.
 
+Migrations in :data:`POSTGIS_ONLY` run only where PostGIS is wanted and available (``SIRENA_POSTGIS``, see
+:mod:`sirena.store.postgis`); until then they stay unrecorded, so a server that gets PostGIS later applies them on
+its next start, after every other migration.
+
 A migration that cannot be translated gets an entry in :data:`OVERRIDES` (same name, PostgreSQL text). One that
 fails stops the start-up with its name, so an area whose schema does not run on PostgreSQL never starts half
 working. So does a migration of an area not in :data:`VERIFIED_AREAS` (the ``<area>`` of ``NNNN_<area>_…``): an
@@ -45,6 +49,34 @@ POSTGRES_ONLY: tuple[tuple[str, str], ...] = (
 )
 
 
+POSTGIS_ONLY: tuple[tuple[str, str], ...] = (
+    (
+        "0901_targeting_postgis",
+        # Points of places and shelters as PostGIS values the database derives from lat/lon itself (generated
+        # columns: filled for existing rows here, and in the same statement as every row written later).
+        # ``geom`` (planar lon/lat) answers drawn polygons and map boxes, ``geog`` (sphere) circles and nearest
+        # shelters.
+        """
+        CREATE EXTENSION IF NOT EXISTS postgis;
+        ALTER TABLE places
+            ADD COLUMN geom geometry(Point, 4326) GENERATED ALWAYS AS (ST_SetSRID(ST_MakePoint(lon, lat), 4326)) STORED,
+            ADD COLUMN geog geography(Point, 4326)
+                GENERATED ALWAYS AS (ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geography) STORED;
+        CREATE INDEX places_geom ON places USING gist (geom);
+        CREATE INDEX places_geog ON places USING gist (geog);
+        CREATE INDEX places_regions ON places USING gin ((regions::jsonb));
+        ALTER TABLE shelters
+            ADD COLUMN geom geometry(Point, 4326) GENERATED ALWAYS AS (ST_SetSRID(ST_MakePoint(lon, lat), 4326)) STORED,
+            ADD COLUMN geog geography(Point, 4326)
+                GENERATED ALWAYS AS (ST_SetSRID(ST_MakePoint(lon, lat), 4326)::geography) STORED;
+        CREATE INDEX shelters_geom ON shelters USING gist (geom);
+        CREATE INDEX shelters_geog ON shelters USING gist (geog);
+        """,
+    ),
+)
+"""Migrations that need PostGIS, applied when ``SIRENA_POSTGIS`` is ``auto`` (and PostGIS is there) or ``on``."""
+
+
 def migrations() -> list[tuple[str, str]]:
     """Every migration, in order, as PostgreSQL runs it."""
     translated = [(name, OVERRIDES.get(name) or postgres_ddl(sql)) for name, sql in SQLITE]
@@ -56,9 +88,14 @@ def unverified(names: list[str]) -> list[str]:
     return [name for name in names if name.split("_")[1:2] and name.split("_")[1] not in VERIFIED_AREAS]
 
 
-def migrate(conn: psycopg.Connection[Any]) -> list[str]:
-    """Apply every migration not yet recorded (on an autocommit connection); returns the names applied."""
+def migrate(conn: psycopg.Connection[Any], *, postgis: str = "auto") -> list[str]:
+    """Apply every migration not yet recorded (on an autocommit connection), and the PostGIS ones when
+    ``postgis`` (``auto``, ``on``, ``off``) asks for them and the server can; returns the names applied."""
     import psycopg
+
+    from sirena.store import postgis as gis
+
+    mode = gis.check_mode(postgis)
 
     pending = migrations()
     bad = unverified([name for name, _ in pending])
@@ -75,17 +112,55 @@ def migrate(conn: psycopg.Connection[Any]) -> list[str]:
             if name in done:
                 continue
             try:
-                with conn.transaction():
-                    for statement in statements(sql):
-                        conn.execute(statement.replace("%", "%%"), ())
-                    conn.execute(
-                        "INSERT INTO migrations (name, applied_at) VALUES (%s, %s)",
-                        (name, format_time(datetime.now(UTC))),
-                    )
+                _run(conn, name, sql)
             except psycopg.Error as exc:
-                reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-                raise ConfigurationError("error.postgres_migration", name=name, reason=reason) from None
+                raise ConfigurationError("error.postgres_migration", name=name, reason=_reason(exc)) from None
             applied.append(name)
+        if mode != "off" and any(name not in done for name, _ in POSTGIS_ONLY):
+            applied.extend(_apply_postgis(conn, mode, done))
         return applied
     finally:
         conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATE_LOCK,))
+
+
+def _run(conn: psycopg.Connection[Any], name: str, sql: str) -> None:
+    with conn.transaction():
+        for statement in statements(sql):
+            conn.execute(statement.replace("%", "%%"), ())
+        conn.execute(
+            "INSERT INTO migrations (name, applied_at) VALUES (%s, %s)", (name, format_time(datetime.now(UTC)))
+        )
+
+
+def _reason(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def _apply_postgis(conn: psycopg.Connection[Any], mode: str, done: set[str]) -> list[str]:
+    """The PostGIS migrations, when the server offers the extension; under ``auto`` a server without it, or a
+    role that may not create it, leaves them pending (the in-memory path answers), under ``on`` it is an error."""
+    import psycopg
+
+    from sirena.store import postgis as gis
+
+    if not gis.available(conn):
+        if mode == "on":
+            raise ConfigurationError("error.postgis_missing")
+        return []
+    applied: list[str] = []
+    for name, sql in POSTGIS_ONLY:
+        if name in done:
+            continue
+        try:
+            _run(conn, name, sql)
+        except psycopg.errors.InsufficientPrivilege as exc:
+            if mode == "on":
+                raise ConfigurationError("error.postgres_migration", name=name, reason=_reason(exc)) from None
+            gis.log.warning(
+                "PostGIS left unused: migration %s needs a role that may create it (%s)", name, _reason(exc)
+            )
+            return applied
+        except psycopg.Error as exc:
+            raise ConfigurationError("error.postgres_migration", name=name, reason=_reason(exc)) from None
+        applied.append(name)
+    return applied

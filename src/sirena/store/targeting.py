@@ -5,7 +5,8 @@ portable connection (``sirena.store.sql.Connection``), run through ``store.trans
 Every place added or deleted appends a row to ``place_log``, so an in-memory index can follow the table by
 reading only what changed. The log keeps its last :data:`LOG_KEEP` rows; a reader further behind reloads.
 The SQL keeps to the dialect SQLite and PostgreSQL share (``?`` placeholders, ``RETURNING``, ``BEGIN`` on
-readers).
+readers), except the PostGIS queries at the end, which run only on a PostgreSQL store whose geometry engine is
+PostGIS (:mod:`sirena.store.postgis`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any, Protocol, TypeVar
 from sirena.errors import ConfigurationError
 from sirena.protocol.alert_json import format_time, parse_time
 from sirena.shelters.model import Accessibility, Shelter
+from sirena.store import postgis
 from sirena.store.sql import Connection
 from sirena.targeting.place import Place, PlaceKind
 
@@ -316,3 +318,38 @@ def list_imports(conn: Connection, limit: int = 100) -> list[ShelterImport]:
         assert at is not None
         found.append(ShelterImport(int(r[0]), r[1], r[2], r[3], int(r[4]), int(r[5]), int(r[6]), at, r[8]))
     return found
+
+
+# -- PostGIS (PostgreSQL stores whose geometry engine is PostGIS) --------------------------------------------
+
+
+def _raw(conn: Connection) -> Any:
+    """The psycopg connection under a PostgreSQL store's portable one (PostGIS SQL is written for it alone)."""
+    raw = getattr(conn, "raw", None)
+    if raw is None:
+        raise ConfigurationError("error.configuration")
+    return raw
+
+
+def nearest_shelters(conn: Connection, lat: float, lon: float, limit: int) -> list[tuple[Shelter, float]]:
+    """The ``limit`` shelters nearest to (lat, lon) and their distances in metres, answered by PostGIS."""
+    return [(_shelter(row), metres) for row, metres in postgis.nearest_shelters(_raw(conn), lat, lon, limit)]
+
+
+def shelters_within(
+    conn: Connection, west: float, south: float, east: float, north: float, limit: int
+) -> list[Shelter]:
+    """The shelters in a longitude/latitude box, in import order, answered by PostGIS."""
+    return [_shelter(row) for row in postgis.shelters_within(_raw(conn), west, south, east, north, limit)]
+
+
+def match_places(
+    conn: Connection,
+    regions: Sequence[str],
+    *,
+    geometry: Any = None,
+    circle: tuple[float, float, float] | None = None,
+) -> list[tuple[int, str]]:
+    """(key, subscriber) of the places an alert reaches, answered by PostGIS (see
+    :func:`sirena.store.postgis.match_places`)."""
+    return postgis.match_places(_raw(conn), regions, geometry=geometry, circle=circle)

@@ -3,6 +3,10 @@
 Places are stored (``sirena.store.targeting``) and mirrored in memory by a :class:`PlaceIndex` that follows the
 store's change log, so places registered by another process sharing the database are seen on the next
 :meth:`PlaceRegistry.refresh` (every :meth:`PlaceRegistry.match` starts with one).
+
+On a PostgreSQL store whose geometry engine is PostGIS (:mod:`sirena.store.postgis`) the database answers the
+matching instead (GiST indexes on the places' points, a GIN index on their regions), under the same rule: no
+index is loaded into memory and every node of a cluster sees the same answer at once.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from sirena.ids import new_id
 from sirena.protocol.alert_json import format_time
 from sirena.regions import RegionRegistry
 from sirena.store import targeting as sql
+from sirena.store.postgis import geometry_of
 from sirena.targeting.area import AlertArea
 from sirena.targeting.closure import RegionClosure
 from sirena.targeting.index import CompactionPlan, Match, PlaceColumns, PlaceIndex
@@ -74,6 +79,7 @@ class PlaceRegistry:
         margin_m: float = DEFAULT_MARGIN_M,
         max_per_subscriber: int = MAX_PLACES_PER_SUBSCRIBER,
     ) -> None:
+        self.store = store
         self.sql = sql.sql_access(store)
         self.registry = registry
         self.closure = RegionClosure(registry)
@@ -204,11 +210,31 @@ class PlaceRegistry:
         return await self.sql.read(lambda conn: sql.places_by_key(conn, keys))
 
     async def match_codes(self, alert: Alert) -> Match:
-        """Place keys and subscriber codes the alert reaches, after bringing the index up to date."""
+        """Place keys and subscriber codes the alert reaches, after bringing the index up to date (or, with
+        PostGIS, as the database answers)."""
+        if geometry_of(self.store).engine == "postgis":
+            return await self._match_in_database(self.area(alert))
         await self.refresh()
         assert self._index is not None
         area = self.area(alert)
         return self._index.match(area, self._codes_of(area.affected))
+
+    async def _match_in_database(self, area: AlertArea) -> Match:
+        regions = sorted(area.affected)
+        c = area.circle
+        circle = None if c is None else (c.lat, c.lon, c.radius_km * 1000.0)
+        geometry = area.geometry
+        found = await self.sql.read(lambda conn: sql.match_places(conn, regions, geometry=geometry, circle=circle))
+        keys = np.fromiter((key for key, _ in found), dtype=np.int64, count=len(found))
+        codes = np.fromiter((self._subscriber_code(name) for _, name in found), dtype=np.int32, count=len(found))
+        return Match(keys, np.unique(codes))
+
+    def _subscriber_code(self, name: str) -> int:
+        code = self._subscriber_codes.get(name)
+        if code is None:
+            code = self._subscriber_codes[name] = len(self._subscribers)
+            self._subscribers.append(name)
+        return code
 
     def subscriber_name(self, code: int) -> str:
         return self._subscribers[code]
@@ -267,11 +293,7 @@ class PlaceRegistry:
         n = len(rows.keys)
         subs = np.empty(n, dtype=np.int32)
         for i, name in enumerate(rows.subscribers):
-            code = self._subscriber_codes.get(name)
-            if code is None:
-                code = self._subscriber_codes[name] = len(self._subscribers)
-                self._subscribers.append(name)
-            subs[i] = code
+            subs[i] = self._subscriber_code(name)
         points = np.fromiter((k == PlaceKind.POINT.value for k in rows.kinds), dtype=np.bool_, count=n)
         lon = np.array([np.nan if v is None else v for v in rows.lon], dtype=np.float64)
         lat = np.array([np.nan if v is None else v for v in rows.lat], dtype=np.float64)

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from sirena import __version__
 from sirena.errors import SirenaError
 from sirena.runtime import Runtime
+from sirena.store.postgis import geometry_of
 from sirena.web.deps import runtime
 
 router = APIRouter(tags=["health"])
@@ -34,7 +35,8 @@ async def database_health(rt: Runtime) -> dict[str, Any]:
         return {"status": "down", "error": exc.detail()}
     except TimeoutError:
         return {"status": "down", "error": f"no answer within {PING_TIMEOUT_S:g} s"}
-    return {"status": "ok", "latency_ms": round((time.perf_counter() - started) * 1000, 1)}
+    latency_ms = round((time.perf_counter() - started) * 1000, 1)
+    return {"status": "ok", "latency_ms": latency_ms, "geometry": geometry_of(rt.store).to_json()}
 
 
 def bus_health(rt: Runtime) -> dict[str, Any]:

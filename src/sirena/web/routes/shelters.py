@@ -64,8 +64,7 @@ async def shelters_geojson(
 ) -> JSONResponse:
     """A FeatureCollection of Point features; `properties` hold the shelter's fields. At most `limit`, in
     import order; ask for a `bbox` to get those on screen."""
-    snapshot = await runtime(request).shelters.snapshot()
-    found = snapshot.within(*_bbox(bbox), limit=limit)
+    found = await runtime(request).shelters.within(*_bbox(bbox), limit=limit)
     features = [
         {
             "type": "Feature",
