@@ -24,12 +24,13 @@ from pathlib import Path
 
 import numpy as np
 import psycopg
+import psycopg.conninfo
 import pytest
 import shapely
 from targeting_helpers import circle_alert, offset, polygon_alert, region_alert, star, ukraine
 
 from sirena import testing
-from sirena.cluster.testing import admin_url, scratch_database
+from sirena.cluster.testing import admin_url, scratch_database, unique_name
 from sirena.domain.model import Alert
 from sirena.errors import ConfigurationError, ValidationFailed
 from sirena.geo import haversine_m
@@ -337,6 +338,46 @@ async def test_postgis_off_then_auto(postgis_server: None) -> None:
                 ).fetchone() == (0,)
         finally:
             await again.close()
+
+
+async def test_a_role_that_may_not_create_postgis(postgis_server: None) -> None:
+    """PostGIS is not a trusted extension: a database owner who is not a superuser may not create it. ``auto``
+    then carries on in memory (the migration stays pending), ``on`` refuses to start."""
+    role = unique_name("sirena_owner")
+    with psycopg.connect(admin_url(), autocommit=True) as admin:
+        admin.execute(f'CREATE ROLE "{role}" LOGIN')
+    try:
+        with scratch_database(prefix="sirena_gis") as url:
+            name = str(psycopg.conninfo.conninfo_to_dict(url)["dbname"])
+            with psycopg.connect(admin_url(), autocommit=True) as admin:
+                admin.execute(f'ALTER DATABASE "{name}" OWNER TO "{role}"')
+            as_owner = url.replace("postgresql://postgres@", f"postgresql://{role}@")
+            try:
+                store = open_store(as_owner, postgis="auto")
+                await store.open()
+                try:
+                    assert geometry_of(store).engine == "python"
+                    assert "has not run" in geometry_of(store).reason
+                    directory = ShelterDirectory(store)
+                    await directory.import_file(
+                        shelters_csv(np.random.default_rng(SEED), 100), source="t", name="s.csv"
+                    )
+                    assert len(await directory.nearest(50.45, 30.52, 3)) == 3
+                finally:
+                    await store.close()
+                with pytest.raises(ConfigurationError) as refused:
+                    await open_store(as_owner, postgis="on").open()
+                assert MIGRATION in refused.value.detail()
+                with psycopg.connect(url) as conn:
+                    assert conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'postgis'").fetchone() is None
+            finally:
+                with psycopg.connect(url, autocommit=True) as conn:
+                    conn.execute(f'REASSIGN OWNED BY "{role}" TO postgres')
+                with psycopg.connect(admin_url(), autocommit=True) as admin:
+                    admin.execute(f'ALTER DATABASE "{name}" OWNER TO postgres')
+    finally:
+        with psycopg.connect(admin_url(), autocommit=True) as admin:
+            admin.execute(f'DROP ROLE IF EXISTS "{role}"')
 
 
 @pytest.mark.parametrize(("mode", "engine"), [("auto", "postgis"), ("off", "python")])
