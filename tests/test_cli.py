@@ -65,9 +65,10 @@ def test_tail_prints_readable_lines(cli: tuple[CliRunner, list[str]]) -> None:
     alert_id = ok(runner, "issue", "--region", "31", *db).strip()
     ok(runner, "end", alert_id, *db)
     lines = ok(runner, "tail", "--after", "0", "--once", *db).splitlines()
-    assert len(lines) == 2
+    assert len(lines) == 3
     assert "#1" in lines[0] and "issued" in lines[0] and "Kyiv" in lines[0]
     assert "ended" in lines[1]
+    assert "all clear" in lines[2] and "Kyiv" in lines[2]  # every end sends an all-clear
     uk = ok(runner, "tail", "--after", "0", "--once", "--lang", "uk", *db)
     assert "оголошено" in uk and "м. Київ" in uk
 

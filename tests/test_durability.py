@@ -85,9 +85,10 @@ async def test_kill_9_then_restart_keeps_alerts_and_resume_gets_exactly_the_miss
             active = (await client.get("/api/v1/alerts?state=active")).json()["alerts"]
             assert {a["id"] for a in active} == {first["id"], missed[0]["id"]}
         async with stream(base, headers={"Last-Event-ID": str(last_seen)}) as resumed:
-            got = [await resumed.next() for _ in range(3)]
-            assert [g["data"]["alert"]["id"] for g in got] == [missed[0]["id"], missed[1]["id"], ended["id"]]
-            assert [g["event"] for g in got] == ["alert.issued", "alert.issued", "alert.ended"]
+            got = [await resumed.next() for _ in range(4)]
+            assert [g["event"] for g in got] == ["alert.issued", "alert.issued", "alert.ended", "alert.all_clear"]
+            assert [g["data"]["alert"]["id"] for g in got[:3]] == [missed[0]["id"], missed[1]["id"], ended["id"]]
+            assert got[3]["data"]["all_clear"]["alert_id"] == ended["id"]
             async with httpx.AsyncClient(base_url=base) as client:
                 after = (await client.post("/api/v1/alerts", json={"regions": ["4"]}, headers=auth)).json()
             nxt = await resumed.next()

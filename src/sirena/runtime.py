@@ -116,6 +116,8 @@ class Runtime:
         self._unsubscribe = _both(self.bus.subscribe(self._observed), self.bus.subscribe(self.hub.publish))
         self.published_seq = self.hub.last_seq = await self.store.last_seq()
         self.store.add_commit_listener(self._relay_queue.put_nowait)
+        if self.settings.all_clear_on_end:
+            self.service.end_hook = self.advisories.all_clears.hook()
         self._tasks.append(asyncio.create_task(self._relay(), name="sirena-relay"))
         self._tasks.append(asyncio.create_task(self._poll(), name="sirena-relay-poll"))
         self._tasks.append(asyncio.create_task(self._heartbeat(), name="sirena-heartbeat"))

@@ -26,7 +26,7 @@ from sirena.domain.texts import retraction_instruction
 from sirena.errors import AlertNotFound, UnknownRegion, ValidationFailed
 from sirena.ids import new_id
 from sirena.regions import RegionRegistry
-from sirena.store.base import AlertQuery, IdempotencyKey, Store, WriteResult
+from sirena.store.base import AlertQuery, IdempotencyKey, Store, WriteHook, WriteResult
 from sirena.targeting.shelter_time import TimeToShelter
 
 Clock = Callable[[], datetime]
@@ -61,6 +61,9 @@ class AlertService:
         self.registry = registry
         self.clock = clock
         self.time_to_shelter = time_to_shelter if time_to_shelter is not None else TimeToShelter.builtin(registry)
+        self.end_hook: WriteHook | None = None
+        """Runs in the transaction of every end made without a write context of its own (replays, the demo feed,
+        CAP ingest): the all-clear, when ``SIRENA_ALL_CLEAR_ON_END`` is on."""
 
     # -- targets ------------------------------------------------------------------------------------------
 
@@ -144,7 +147,7 @@ class AlertService:
 
     async def end(self, alert_id: str, *, ctx: WriteContext | None = None) -> WriteResult:
         now = self.clock()
-        ctx = ctx or Recorder(LOCAL, "alert.end")
+        ctx = ctx or Recorder(LOCAL, "alert.end", also=self.end_hook)
         return await self._write(alert_id, ctx, lambda current: domain.end(self._found(alert_id, current), now=now))
 
     async def cancel(self, alert_id: str, *, reason: str | None = None, ctx: WriteContext | None = None) -> WriteResult:

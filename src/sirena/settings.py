@@ -49,6 +49,11 @@ class Settings:
         "Event bus between the store and live channels: `memory://` (one process) or `nats://host:4222` "
         "(NATS JetStream, several nodes; extra `nats`).",
     )
+    ready_requires_bus: bool = _setting(
+        False,
+        "`/readyz` answers 503 while the bus is down too (not only the database). Off: a bus outage shows as "
+        '`"status": "degraded"` and the node stays in service, delivering from the event log.',
+    )
     regions: str = _setting(
         "",
         "Region set: a built-in country code (`ua`) or a region file path. Empty: the set loaded with "
@@ -227,9 +232,10 @@ class Settings:
     )
     cap_poll_s: float = _setting(60.0, "Seconds between polls of each CAP feed; failures back off up to an hour.")
     all_clear_on_end: bool = _setting(
-        False,
-        "Send an all-clear (`alert.all_clear`, on every outlet and channel) whenever an alert is ended through the "
-        'API or `sirena end`, also when the request does not ask for one (`{"all_clear": ...}`).',
+        True,
+        "Send an all-clear (`alert.all_clear`, on every outlet and channel) whenever an alert ends: through the API, "
+        '`sirena end`, CAP ingest, replays and the demo feed. A request may still say `{"all_clear": false}` '
+        "(`sirena end --no-all-clear`); `false` here sends one only when a request asks for it.",
     )
     all_clear_show_s: float = _setting(
         3600.0, "How long an all-clear stays in the CAP feeds and on the map after the alert ended (seconds)."

@@ -21,10 +21,13 @@ def test_end_with_an_all_clear_and_tail(tmp_path: Path) -> None:
     first = ok(runner, "issue", "--region", "14", *db).strip()
     second = ok(runner, "issue", "--region", "31", *db).strip()
     assert ok(runner, "end", first, "--all-clear-text", "uk=Відбій на Київщині", *db).strip() == f"{first} ended"
-    assert ok(runner, "end", second, *db).strip() == f"{second} ended"  # SIRENA_ALL_CLEAR_ON_END is off
+    assert ok(runner, "end", second, "--no-all-clear", *db).strip() == f"{second} ended"
+    third = ok(runner, "issue", "--region", "31", *db).strip()
+    assert ok(runner, "end", third, *db).strip() == f"{third} ended"  # the default: an all-clear on every end
     lines = ok(runner, "tail", "--after", "0", "--once", "--lang", "uk", *db).splitlines()
-    assert [line.split()[1] for line in lines] == ["#1", "#2", "#3", "#4", "#5"]
+    assert [line.split()[1] for line in lines] == [f"#{n}" for n in range(1, 9)]
     assert "оголошено відбій" in lines[3] and "Відбій: Повітряна тривога" in lines[3] and "Київська" in lines[3]
-    assert "оголошено відбій" not in lines[4]  # the second end sent none
+    assert "оголошено відбій" not in lines[4] and "оголошено відбій" not in lines[5]  # --no-all-clear sent none
+    assert "оголошено відбій" in lines[7] and "Відбій: Повітряна тривога · м. Київ" in lines[7]
     english = ok(runner, "tail", "--after", "3", "--once", *db).splitlines()[0]
     assert "all clear" in english and "All clear: Air-raid alert" in english

@@ -148,7 +148,7 @@ async def test_an_alert_issued_on_one_node_reaches_the_others_and_a_client_moves
                 await mover.move_to(c)
 
         await writer.burst(20, 2, tag="move", on_change=move)
-        total = 1 + 40
+        total = 1 + 20 * 3  # each alert: issued, ended and its all-clear
         for follower in (on_b, on_c, mover):
             await follower.wait_for(lambda s: len(s) >= total)
         await asyncio.sleep(0.3)
@@ -204,10 +204,14 @@ async def test_kill_9_of_a_node_during_a_burst_of_1000_changes_loses_nothing(
 
         logged = events_in(database)
         assert [seq for seq, _, _ in logged] == list(range(1, len(logged) + 1))
-        assert sorted(writer.acked) == sorted((kind, alert) for _, kind, alert in logged)  # each change once
-        assert len(logged) == 1 + 1000
+        changes = [(kind, alert) for _, kind, alert in logged if kind != "alert.all_clear"]
+        assert sorted(writer.acked) == sorted(changes)  # each change once
+        assert len(changes) == 1 + 1000
+        ends = [i for i, (_, kind, _) in enumerate(logged) if kind == "alert.ended"]
+        assert [logged[i + 1][1:] for i in ends] == [("alert.all_clear", f"all_clear:{logged[i][2]}") for i in ends]
+        assert len(logged) == 1 + 1000 + len(ends)  # every end is followed by its all-clear, nothing else
         for follower in followers:
-            await follower.wait_for(lambda s: len(s) >= 1000, within=60)
+            await follower.wait_for(lambda s: len(s) >= len(logged) - 1, within=60)
         await asyncio.sleep(0.3)
         for follower in followers:
             assert follower.seqs == list(range(2, len(logged) + 1)), follower.node.name
@@ -244,15 +248,16 @@ async def test_nats_restarted_during_a_burst_nodes_reconnect_and_clients_catch_u
                     await asyncio.to_thread(nats.start)
 
             await writer.burst(150, 4, tag="nats", on_change=restart)
+            total = 150 * 3  # issued, ended and the end's all-clear
             for follower in (on_a, on_b):
-                await follower.wait_for(lambda s: len(s) >= 300)
+                await follower.wait_for(lambda s: len(s) >= total)
             await asyncio.sleep(0.3)
-            assert on_a.seqs == on_b.seqs == list(range(1, 301))
+            assert on_a.seqs == on_b.seqs == list(range(1, total + 1))
             for node in (a, b):
                 await until(lambda node=node: _true(readyz_bus(node)), 30)
             async with httpx.AsyncClient() as client:  # and the stream carries events again
                 await writer.issue(client, "after", "31")
-            await on_b.wait_for(lambda s: s[-1] == 301)
+            await on_b.wait_for(lambda s: s[-1] == total + 1)
             _, report = await readyz(b)
             assert report["bus"]["received"] > 0
             for follower in (on_a, on_b):

@@ -3,15 +3,17 @@ passwords in URLs kept out of listings."""
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
 
 from sirena import testing
-from sirena.cluster.testing import nats_url, scratch_database
+from sirena.cluster.testing import NatsServer, free_port, nats_url, scratch_database
 from sirena.errors import ConfigurationError
 from sirena.runtime import Runtime
 from sirena.settings import Settings
@@ -77,6 +79,41 @@ async def test_livez_and_readyz_report_the_node(tmp_path: Path) -> None:
         assert draining.json()["status"] == "draining"
         assert draining.headers["retry-after"]
         assert (await api.client.get("/livez")).status_code == 200
+
+
+async def _readyz_when(client: httpx.AsyncClient, bus: str, within_s: float = 20.0) -> httpx.Response:
+    """``/readyz`` once it reports the bus as ``bus`` (or the last answer when it never does)."""
+    for _ in range(int(within_s / 0.05)):
+        answer = await client.get("/readyz")
+        if answer.json()["bus"]["status"] == bus:
+            break
+        await asyncio.sleep(0.05)
+    return answer
+
+
+@pytest.mark.parametrize("requires_bus", [False, True])
+async def test_readyz_reflects_a_bus_outage(tmp_path: Path, requires_bus: bool) -> None:
+    nats = NatsServer(free_port(), str(tmp_path / "nats"))
+    nats.start()
+    try:
+        overrides = {"bus_url": nats.url, "bus_stream": "ready", "ready_requires_bus": requires_bus}
+        async with testing.api(tmp_path, **overrides) as api:
+            up = await _readyz_when(api.client, "ok")
+            assert (up.status_code, up.json()["status"]) == (200, "ok")
+            await asyncio.to_thread(nats.stop)
+            down = await _readyz_when(api.client, "down")
+            assert down.json()["bus"]["status"] == "down"
+            assert down.json()["database"]["status"] == "ok"
+            if requires_bus:
+                assert (down.status_code, down.json()["status"]) == (503, "unready")
+                assert down.headers["retry-after"]
+            else:
+                assert (down.status_code, down.json()["status"]) == (200, "degraded")
+            await asyncio.to_thread(nats.start)
+            back = await _readyz_when(api.client, "ok")
+            assert (back.status_code, back.json()["status"]) == (200, "ok")
+    finally:
+        nats.stop()
 
 
 def test_an_area_not_verified_on_postgres_stops_start_up_with_its_name() -> None:

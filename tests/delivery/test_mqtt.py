@@ -133,13 +133,15 @@ async def test_states_events_and_home_assistant_discovery(tmp_path: Path) -> Non
             assert states[f"{prefix}/regions/UA/state"]["state"] == "partly"
             assert states[f"{prefix}/regions/31/state"] == calm  # the exercise is not published
             await rt.service.end(alert.id)
-            await _eventually(lambda: asyncio.sleep(0.05, seen), lambda s: len(s.get(f"{prefix}/events", [])) >= 2)
+            await _eventually(lambda: asyncio.sleep(0.05, seen), lambda s: len(s.get(f"{prefix}/events", [])) >= 3)
             events = seen[f"{prefix}/events"]
-            assert [(e["type"], e["alert"]["id"]) for e in events] == [
+            about = [e["alert"]["id"] if "alert" in e else e["all_clear"]["alert_id"] for e in events]
+            assert list(zip([e["type"] for e in events], about, strict=True)) == [
                 ("alert.issued", alert.id),
                 ("alert.ended", alert.id),
+                ("alert.all_clear", alert.id),  # every end sends an all-clear
             ]
-            assert drill.event.alert.id not in {e["alert"]["id"] for e in events}
+            assert drill.event.alert.id not in about
             assert events[0]["seq"] == issued.event.seq
             await _eventually(lambda: asyncio.sleep(0.05, seen), lambda s: s[f"{prefix}/regions/14/state"][-1] == calm)
             config_topic = f"{ha}/binary_sensor/{node}/region_31/config"
@@ -159,7 +161,7 @@ async def test_states_events_and_home_assistant_discovery(tmp_path: Path) -> Non
             async with httpx.AsyncClient(transport=httpx.ASGITransport(app=_app(rt)), base_url="http://t") as http:
                 page = (await http.get("/metrics")).text
             assert "sirena_mqtt_connected 1.0" in page
-            assert 'sirena_mqtt_messages_published_total{topic="event"} 2.0' in page
+            assert 'sirena_mqtt_messages_published_total{topic="event"} 3.0' in page  # issued, ended, all-clear
     finally:
         await clear(1883, prefix, ha)
 
@@ -247,6 +249,7 @@ async def test_broker_restart_during_alerts_leaves_correct_retained_state(tmp_pa
             async def page() -> str:
                 return (await http.get("/metrics")).text
 
-            text = await _eventually(page, lambda p: 'sirena_mqtt_messages_published_total{topic="event"} 3.0' in p)
+            published = 'sirena_mqtt_messages_published_total{topic="event"} 4.0'  # and the end's all-clear
+            text = await _eventually(page, lambda p: published in p)
         assert "sirena_mqtt_connection_failures_total" in text
         assert "sirena_mqtt_connection_failures_total 0.0" not in text

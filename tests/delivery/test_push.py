@@ -167,8 +167,11 @@ async def test_encrypted_round_trip_filters_and_expired_subscriptions(tmp_path: 
             await api.client.post(f"/api/v1/alerts/{city['id']}/end", headers=token)
             await until(lambda: sum(n == "kyiv-place" for n, _, _ in service.got) == 2)
             for_place = [p for n, _, p in service.got if n == "kyiv-place"]
-            assert [p["type"] for p in for_place] == ["alert.issued", "alert.ended"]
+            # the end and its all-clear make one notification, which replaces the alert's on the device
+            assert [p["type"] for p in for_place] == ["alert.issued", "alert.all_clear"]
             assert for_place[1]["title"] == "All clear: Air-raid alert"
+            assert for_place[1]["tag"] == for_place[0]["tag"] == city["id"]
+            assert "The danger is over" in for_place[1]["body"]
             assert sum(n == "kyiv-oblast" for n, _, _ in service.got) == 1  # Kyiv city is not in Kyiv oblast
             metrics = (await api.client.get("/metrics")).text
             assert "sirena_push_sent_total 3.0" in metrics

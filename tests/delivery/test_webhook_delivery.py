@@ -48,13 +48,14 @@ async def test_matching_events_arrive_signed_in_order_with_the_stream_body(hooks
         await issue(api, regions=["14"], kind="artillery_shelling")  # another kind
         oblast = await issue(api, regions=["UA"])  # the whole country covers Kyiv oblast
         await post(api.client, f"/api/v1/alerts/{in_hromada['id']}/end", None, api.auth)
-        await kyiv_oblast.wait_for(lambda: len(kyiv_oblast.delivered()) == 3)
-        await drones_only.wait_for(lambda: len(drones_only.delivered()) == 2)
+        await kyiv_oblast.wait_for(lambda: len(kyiv_oblast.delivered()) == 4)
+        await drones_only.wait_for(lambda: len(drones_only.delivered()) == 3)
         got = [verified(hook["secret"], h) for h in kyiv_oblast.delivered()]
-        assert [(g["type"], g["alert"]["id"]) for g in got] == [
+        assert [(g["type"], (g.get("alert") or {}).get("id") or g["all_clear"]["alert_id"]) for g in got] == [
             ("alert.issued", in_hromada["id"]),
             ("alert.issued", oblast["id"]),
             ("alert.ended", in_hromada["id"]),
+            ("alert.all_clear", in_hromada["id"]),  # every end is followed by its all-clear
         ]
         assert [g["seq"] for g in got] == sorted(g["seq"] for g in got)
         assert got[0]["alert"] == in_hromada
@@ -63,12 +64,13 @@ async def test_matching_events_arrive_signed_in_order_with_the_stream_body(hooks
         for hit, data in zip(kyiv_oblast.delivered(), got, strict=True):
             assert hit.body == dumps(event_to_dict(by_seq[data["seq"]])).encode()  # the stream's data: line
             assert hit.headers["content-type"] == "application/json"
-        assert len({h.msg_id for h in kyiv_oblast.delivered()}) == 3
+        assert len({h.msg_id for h in kyiv_oblast.delivered()}) == 4
         assert [verified(drones["secret"], h)["type"] for h in drones_only.delivered()] == [
             "alert.issued",
             "alert.ended",
+            "alert.all_clear",
         ]
-        rows = await settled_log(api, hook["id"], 3)
+        rows = await settled_log(api, hook["id"], 4)
         assert [r["seq"] for r in rows] == [g["seq"] for g in reversed(got)]
         for row in rows:
             assert (row["attempt"], row["status_code"], row["error"], row["state"]) == (1, 200, None, "delivered")

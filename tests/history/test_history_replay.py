@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from sirena import testing
 from sirena.cli import main
 from sirena.domain.model import AlertDraft, AlertState, Event, EventType, Status, Target
+from sirena.domain.notice import Notice, NoticeType
 from sirena.history.archive import History
 from sirena.history.importer import HistoryFile, import_history
 from sirena.history.replay import Replay
@@ -52,12 +53,15 @@ async def test_a_period_is_replayed_as_exercises(tmp_path: Path) -> None:
         status = await Replay(rt.service, items, start=START, end=END, speed=1200).run()
         assert (status.issued, status.ended, status.failed, status.finished) == (5, 5, 0, True)
         for _ in range(100):  # the relay publishes right after each commit
-            if len(heard) >= 10:
+            if len(heard) >= 15:
                 break
             await asyncio.sleep(0.02)
         assert real == await rt.service.get(real.id)  # untouched: still active, version 1
         assert [a.id for a in await rt.service.active()] == [real.id]
-    replayed = [e for e in heard if e.alert.id != real.id]
+    clears = [e for e in heard if isinstance(e, Notice)]  # a drill practises the all-clear too
+    assert [(e.type, e.reach.status) for e in clears] == [(NoticeType.ALL_CLEAR, Status.EXERCISE)] * 5
+    replayed = [e for e in heard if not isinstance(e, Notice) and e.alert.id != real.id]
+    assert {e.body["alert_id"] for e in clears} == {e.alert.id for e in replayed if e.type is EventType.ENDED}
     assert sorted((e.type, e.alert.regions) for e in replayed[:2]) == [
         (EventType.ISSUED, ("16",)),
         (EventType.ISSUED, ("31",)),

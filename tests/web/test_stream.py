@@ -96,13 +96,14 @@ async def test_resume_from_last_event_id_gets_exactly_the_missed_events(
     drill = await post(base, headers, "/api/v1/alerts", {"regions": ["8"], "status": "exercise"})
     assert drill["status"] == "exercise"
     async with testing.stream(base, headers={"Last-Event-ID": str(last_id)}) as resumed:
-        got = [await resumed.next() for _ in range(3)]
-        assert [g["event"] for g in got] == ["alert.issued", "alert.issued", "alert.ended"]
-        assert [g["data"]["alert"]["id"] for g in got] == [missed[0]["id"], missed[1]["id"], first["id"]]
-        assert [int(g["id"]) for g in got] == [2, 3, 4]
+        got = [await resumed.next() for _ in range(4)]
+        assert [g["event"] for g in got] == ["alert.issued", "alert.issued", "alert.ended", "alert.all_clear"]
+        assert [g["data"]["alert"]["id"] for g in got[:3]] == [missed[0]["id"], missed[1]["id"], first["id"]]
+        assert got[3]["data"]["all_clear"]["alert_id"] == first["id"]
+        assert [int(g["id"]) for g in got] == [2, 3, 4, 5]
         later = await post(base, headers, "/api/v1/alerts", {"regions": ["9"]})
         nxt = await resumed.next()
-        assert nxt["data"]["alert"]["id"] == later["id"]  # the exercise (seq 5) was filtered out
+        assert nxt["data"]["alert"]["id"] == later["id"]  # the exercise (seq 6) was filtered out
 
 
 async def test_heartbeats_keep_an_idle_stream_alive(live: tuple[Runtime, str, dict[str, str]]) -> None:

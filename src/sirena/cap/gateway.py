@@ -268,10 +268,14 @@ class CapGateway:
         results = {Action.ISSUE: "issued", Action.UPDATE: "updated", Action.END: "ended", Action.CANCEL: "cancelled"}
         result = results[action]
 
+        end_hook = self.service.end_hook if action is Action.END else None
+
         def hook(conn: Any, written: WriteResult) -> None:
             record = self._record(inbound, report, origin, written.event.alert.id, result)
             if not sql_cap.insert_message(conn, record, body):
                 raise AlreadyRecorded("cap.error.duplicate")
+            if end_hook is not None:  # an end by CAP sends the all-clear like any other
+                end_hook(conn, written)
 
         details = {"cap": list(key), "origin": origin}
         ctx = context(ACTIONS[action], details, hook)

@@ -220,7 +220,7 @@ _lifecycle_command("cancel", "Cancel an alert that was issued in error.")
 @click.option(
     "--all-clear/--no-all-clear",
     default=None,
-    help="Send an all-clear on every outlet and channel (default: SIRENA_ALL_CLEAR_ON_END).",
+    help="Send an all-clear on every outlet and channel (default: SIRENA_ALL_CLEAR_ON_END, on unless set to false).",
 )
 @click.option(
     "--all-clear-text",

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import click
 
 from sirena import __version__, messages
+from sirena.advisories.allclear import AllClears
 from sirena.domain.model import (
     Alert,
     Status,
@@ -55,7 +56,10 @@ async def opened(settings: Settings) -> AsyncIterator[tuple[Store, AlertService]
     try:
         registry = await resolve_regions(settings, store)
         shelter_times = TimeToShelter.from_setting(settings.time_to_shelter_file, registry)
-        yield store, AlertService(store, registry, time_to_shelter=shelter_times)
+        service = AlertService(store, registry, time_to_shelter=shelter_times)
+        if settings.all_clear_on_end:
+            service.end_hook = AllClears(store, registry, service.clock, settings.all_clear_show_s).hook()
+        yield store, service
     finally:
         await store.close()
 

@@ -3,6 +3,7 @@ Pure: no I/O."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sirena import messages
@@ -102,7 +103,10 @@ def notice_notification(notice: Notice, registry: RegionRegistry, lang: str) -> 
         "regions": list(regions[:50]),
         "title": _text(body.get("headline"), lang),
         "body": " · ".join(part for part in (where, _text(body.get("text"), lang)) if part),
-        "tag": f"{notice.type.family}:{body.get('id') or body.get('alert_id') or notice.seq}",
+        # an all-clear replaces its alert's notification on the device (same tag); advisories keep their own
+        "tag": str(body["alert_id"])
+        if notice.type is NoticeType.ALL_CLEAR and body.get("alert_id")
+        else f"{notice.type.family}:{body.get('id') or body.get('alert_id') or notice.seq}",
         "timestamp": format_time(notice.at),
         "lang": lang,
     }
@@ -112,6 +116,39 @@ def notice_notification(notice: Notice, registry: RegionRegistry, lang: str) -> 
         else:
             payload["body"] = payload["body"][: len(payload["body"]) // 2]
     return payload
+
+
+def all_clears_by_alert(events: Sequence[LogEvent]) -> dict[str, Notice]:
+    """The all-clears among ``events`` whose alert's end comes before them in ``events``, by alert."""
+    ended: set[str] = set()
+    found: dict[str, Notice] = {}
+    for e in events:
+        if not isinstance(e, Notice):
+            if e.type is EventType.ENDED:
+                ended.add(e.alert.id)
+        elif e.type is NoticeType.ALL_CLEAR and str(e.body.get("alert_id")) in ended:
+            found[str(e.body["alert_id"])] = e
+    return found
+
+
+def all_clear_of(event: LogEvent, clears: Mapping[str, Notice]) -> Notice | None:
+    """For an alert's end, the all-clear committed with it (if it is in ``clears``)."""
+    if isinstance(event, Notice) or event.type is not EventType.ENDED:
+        return None
+    return clears.get(event.alert.id)
+
+
+def sent_with_its_end(event: LogEvent, clears: Mapping[str, Notice]) -> bool:
+    """An all-clear already sent in place of its alert's end."""
+    if not isinstance(event, Notice) or event.type is not NoticeType.ALL_CLEAR:
+        return False
+    return clears.get(str(event.body.get("alert_id"))) is event
+
+
+def ends_without_its_all_clear(events: Sequence[LogEvent]) -> bool:
+    """The last event is an end whose all-clear (if any) would come after it."""
+    last = events[-1] if events else None
+    return last is not None and not isinstance(last, Notice) and last.type is EventType.ENDED
 
 
 def topic(event: LogEvent) -> str:

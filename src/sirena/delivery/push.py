@@ -192,14 +192,28 @@ class WebPush:
                 if self.cursor != self._persisted and time.monotonic() - self._persisted_at >= IDLE_PERSIST_S:
                     await self._persist(self.cursor)
                 return
+            if len(events) == BATCH and notification.ends_without_its_all_clear(events):
+                events = events[:-1]  # its all-clear is in the next batch: take both together
+            clears = notification.all_clears_by_alert(events)
             records = cast("list[PushRecord]", await self.sql.read(sql.list_push))
             self._gone.clear()
             sent_any = False
             for event in events:
-                targets = [r for r in records if r.id not in self._gone and self.reaches_event(r, event)]
+                if notification.sent_with_its_end(event, clears):
+                    self.cursor = event.seq
+                    continue
+                # An end followed by its all-clear is one notification, the all-clear (with the issuer's text),
+                # to everyone either of them reaches: a phone shows one "all clear", not two.
+                clear = notification.all_clear_of(event, clears)
+                targets = [
+                    r
+                    for r in records
+                    if r.id not in self._gone
+                    and (self.reaches_event(r, event) or (clear is not None and self.reaches_event(r, clear)))
+                ]
                 if targets:
                     sent_any = True
-                    await asyncio.gather(*(self.deliver(r, event) for r in targets))
+                    await asyncio.gather(*(self.deliver(r, clear or event) for r in targets))
                 self.cursor = event.seq
             if sent_any or time.monotonic() - self._persisted_at >= IDLE_PERSIST_S:
                 await self._persist(self.cursor)

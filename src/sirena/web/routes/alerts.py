@@ -110,8 +110,8 @@ async def update_alert(
 
 class EndIn(BaseModel):
     """`all_clear`: send an all-clear (`alert.all_clear`) on every outlet and channel; `true` for the prepared
-    text, or texts per language (`{"uk": "…", "en": "…"}`) that replace it. Always sent when
-    `SIRENA_ALL_CLEAR_ON_END` is on; `false` then sends none."""
+    text, or texts per language (`{"uk": "…", "en": "…"}`) that replace it; `false` sends none. Left out, an
+    all-clear is sent unless `SIRENA_ALL_CLEAR_ON_END` is `false`."""
 
     model_config = ConfigDict(extra="forbid")
     all_clear: bool | Texts | None = None
@@ -121,8 +121,9 @@ class EndIn(BaseModel):
 async def end_alert(
     request: Request, alert_id: str, who: Caller, body: Annotated[EndIn | None, Body()] = None
 ) -> JSONResponse:
-    """Never waits for a second person. With `{"all_clear": true}` (or texts) the end is followed, in the same
-    transaction, by an all-clear message every channel shows (`GET /api/v1/alerts/{id}/all-clear`)."""
+    """Never waits for a second person. The end is followed, in the same transaction, by an all-clear message
+    every channel shows (`GET /api/v1/alerts/{id}/all-clear`), with the prepared text or the texts given in
+    `all_clear`; `{"all_clear": false}` sends none."""
     rt = runtime(request)
     wanted = body.all_clear if body is not None else None
     if wanted is None:

@@ -2,8 +2,9 @@
 
 ``/livez`` answers 200 whenever the process can answer at all. ``/readyz`` answers 503 while the node cannot
 serve: the database does not answer, the node has not started, or it is stopping (draining). The bus is
-reported but does not make a node unready: without NATS a node still serves its clients from the event log
-(more slowly), and taking every node out of the load balancer because of the bus would silence all of them.
+reported but by default does not make a node unready: without NATS a node still serves its clients from the
+event log (more slowly), and taking every node out of the load balancer because of the bus would silence all of
+them. ``SIRENA_READY_REQUIRES_BUS`` makes a bus outage a 503 as well, for deployments that prefer that.
 """
 
 from __future__ import annotations
@@ -56,14 +57,21 @@ async def livez(request: Request) -> JSONResponse:
 @router.get(
     "/readyz",
     summary="Readiness: database reachable, node started and not stopping; bus reported",
-    responses={503: {"description": "Not ready: the database is down, or the node is starting or stopping."}},
+    responses={
+        503: {
+            "description": "Not ready: the database is down, or the node is starting or stopping (or the bus is down, "
+            "with `SIRENA_READY_REQUIRES_BUS`)."
+        }
+    },
 )
 async def readyz(request: Request) -> JSONResponse:
     rt = runtime(request)
     database = await database_health(rt)
     bus = bus_health(rt)
+    bus_ok = bus["status"] == "ok"
     ready = rt.started and not rt.draining and database["status"] == "ok"
-    status = "draining" if rt.draining else "unready" if not ready else "degraded" if bus["status"] != "ok" else "ok"
+    ready = ready and (bus_ok or not rt.settings.ready_requires_bus)
+    status = "draining" if rt.draining else "unready" if not ready else "degraded" if not bus_ok else "ok"
     body = {
         "status": status,
         "node": rt.node_id,
