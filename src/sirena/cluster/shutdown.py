@@ -10,13 +10,16 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import socket
+
     from fastapi import FastAPI
 
     from sirena.settings import Settings
 
 
-def serve(app: FastAPI, settings: Settings) -> None:
-    """Run ``app`` with uvicorn until SIGTERM/SIGINT, draining live clients first."""
+def serve(app: FastAPI, settings: Settings, sock: socket.socket | None = None) -> None:
+    """Run ``app`` with uvicorn until SIGTERM/SIGINT, draining live clients first; on ``sock`` if given (a
+    worker's ``SO_REUSEPORT`` socket), else on the settings' host and port."""
     import uvicorn
 
     class DrainingServer(uvicorn.Server):
@@ -31,4 +34,4 @@ def serve(app: FastAPI, settings: Settings) -> None:
     grace = max(1, round(settings.shutdown_grace_s))
     DrainingServer(
         server.config(app, settings.host, settings.port, settings.log_level, timeout_graceful_shutdown=grace)
-    ).run()
+    ).run(sockets=None if sock is None else [sock])

@@ -11,6 +11,7 @@ share the filters, resume rules and frames.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
@@ -123,7 +124,8 @@ class FrontProtocol(asyncio.Protocol):
             return
         self.runtime = rt
         self.server_state.connections.add(self)
-        self.transport.write(STREAM_HEAD + sse.retry(rt.settings.stream_retry_ms))
+        head = STREAM_HEAD if rt.siblings is None else worker_head(rt.siblings.index)
+        self.transport.write(head + sse.retry(rt.settings.stream_retry_ms))
         self.client = rt.hub.attach(self.transport, flt)
         task = asyncio.get_running_loop().create_task(self._catch_up(rt, self.client, last))
         self.server_state.tasks.add(task)
@@ -155,6 +157,12 @@ class FrontProtocol(asyncio.Protocol):
         ).encode()
         self.transport.write(head + body)
         self.transport.close()
+
+
+@functools.cache
+def worker_head(index: int) -> bytes:
+    """The stream's response head naming the worker process that serves it (``sirena serve --workers N``)."""
+    return STREAM_HEAD[:-2] + b"x-sirena-worker: %d\r\n\r\n" % index
 
 
 def _headers(block: bytes) -> dict[str, str]:
