@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
+import socket
 from datetime import UTC, datetime
 
 from sirena import domain
@@ -60,3 +63,32 @@ def test_frames_are_encoded_once_per_event() -> None:
     frames = [c.queue.get_nowait() for c in clients]
     assert all(f is not None for f in frames)
     assert len({id(f[1]) for f in frames if f is not None}) == 1
+
+
+async def test_garbage_collection_waits_while_a_fan_out_is_written_and_resumes_after() -> None:
+    loop = asyncio.get_running_loop()
+    pairs = [socket.socketpair() for _ in range(100)]
+    try:
+        for hold in (True, False):
+            hub = Hub(slice_s=0.000_001, gc_hold=hold)  # a slice per batch of clients: the fan-out takes turns
+            flt = EventFilter.build(load_builtin("ua"))
+            for ours, _ in pairs:
+                transport, _protocol = await loop.connect_accepted_socket(asyncio.Protocol, ours.dup())
+                hub.go_live(hub.attach(transport, flt), 0)  # type: ignore[arg-type]
+            assert gc.isenabled()
+            hub.publish(event(1))
+            assert gc.isenabled() is not hold
+            for _ in range(1000):
+                if not hub._slices:
+                    break
+                await asyncio.sleep(0)
+            assert gc.isenabled()
+            for _, theirs in pairs:
+                assert b"id: 1\n" in theirs.recv(65536)
+            hub.close()
+            await asyncio.sleep(0)
+    finally:
+        gc.enable()
+        for ours, theirs in pairs:
+            ours.close()
+            theirs.close()

@@ -20,6 +20,7 @@ from sirena.auth.audit import record_settings
 from sirena.bus import Bus, open_bus
 from sirena.cap.exchange import CapExchange
 from sirena.cluster import Leases, node_name
+from sirena.cluster.workers import Siblings
 from sirena.delivery import Delivery
 from sirena.domain.notice import LogEvent
 from sirena.protocol import sse
@@ -83,6 +84,7 @@ class Runtime:
             queue_size=settings.stream_queue_size,
             max_buffer=settings.stream_client_buffer_bytes,
             slice_s=settings.stream_slice_ms / 1000,
+            gc_hold=settings.stream_gc_hold,
         )
         self.delivery = Delivery(settings, self.hub)
         self.service: AlertService
@@ -96,6 +98,8 @@ class Runtime:
         self._unsubscribe: Callable[[], None] = _nothing
         self._loop: asyncio.AbstractEventLoop | None = None
         self.started = False
+        self.siblings: Siblings | None = None
+        """The other worker processes of a ``sirena serve --workers N`` (see :mod:`sirena.cluster.workers`)."""
 
     @property
     def registry(self) -> RegionRegistry:
@@ -112,12 +116,15 @@ class Runtime:
         self.places = PlaceRegistry(self.store, registry, time_to_shelter=shelter_times, margin_m=margin)
         self.cap = CapExchange(self.settings, self.service)
         self.advisories = Advisories(self.settings, self.store, registry, self._clock)
+        if self.settings.all_clear_on_end:
+            self.service.end_hook = self.advisories.all_clears.hook()
         await self.bus.start()
         self._unsubscribe = _both(self.bus.subscribe(self._observed), self.bus.subscribe(self.hub.publish))
         self.published_seq = self.hub.last_seq = await self.store.last_seq()
+        if self.siblings is not None:
+            self.siblings.open(self._sibling_committed)
+            self.store.add_commit_listener(self._tell_siblings)
         self.store.add_commit_listener(self._relay_queue.put_nowait)
-        if self.settings.all_clear_on_end:
-            self.service.end_hook = self.advisories.all_clears.hook()
         self._tasks.append(asyncio.create_task(self._relay(), name="sirena-relay"))
         self._tasks.append(asyncio.create_task(self._poll(), name="sirena-relay-poll"))
         self._tasks.append(asyncio.create_task(self._heartbeat(), name="sirena-heartbeat"))
@@ -157,6 +164,8 @@ class Runtime:
         self._tasks.clear()
         await self.leases.stop()
         self._unsubscribe()
+        if self.siblings is not None:
+            self.siblings.close()
         await self.bus.close()
         await self.store.close()
         self.started = False
@@ -197,6 +206,15 @@ class Runtime:
         relay need not publish it again."""
         if event.seq > self.published_seq:
             self.published_seq = event.seq
+
+    def _tell_siblings(self, events: Sequence[LogEvent]) -> None:
+        if events and self.siblings is not None:
+            self.siblings.tell(max(event.seq for event in events))
+
+    def _sibling_committed(self, seq: int) -> None:
+        """A sibling worker committed up to ``seq``: the relay reads what this worker has not published yet."""
+        if seq > self.published_seq:
+            self._relay_queue.put_nowait(None)
 
     def begin_drain(self) -> None:
         """The node is about to stop (SIGTERM): report not ready and tell live clients to reconnect elsewhere.

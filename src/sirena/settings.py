@@ -61,6 +61,12 @@ class Settings:
     )
     host: str = _setting("127.0.0.1", "Address `sirena serve` listens on.")
     port: int = _setting(8000, "Port `sirena serve` listens on.")
+    workers: int = _setting(
+        1,
+        "Processes `sirena serve` runs on its port (`SO_REUSEPORT`: the kernel spreads connections over them), "
+        "each serving the whole API and fanning every event out to its own live clients; one per core spreads the "
+        "fan-out over the cores. They share the database; see docs/performance.md.",
+    )
     demo: bool = _setting(
         False, "Replay a real day of history, marked as exercise, so the first screen shows something."
     )
@@ -80,6 +86,12 @@ class Settings:
         2.0,
         "Longest time one piece of a live-stream fan-out keeps the event loop; a larger fan-out goes on at the "
         "next turn, so nothing else waits longer. 0: write to every client at once.",
+    )
+    stream_gc_hold: bool = _setting(
+        True,
+        "Hold automatic garbage collection while a live-stream fan-out is being written; it runs as soon as the "
+        "fan-out is done. With many clients connected a collection of the older generations takes tens of "
+        "milliseconds, which would otherwise pause a fan-out in the middle.",
     )
     loop_lag_probe_ms: float = _setting(
         0.0,

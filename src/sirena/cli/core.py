@@ -88,16 +88,28 @@ def main() -> None:
 @click.option("--host", default=None, help="Address to listen on (SIRENA_HOST, default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port to listen on (SIRENA_PORT, default 8000).")
 @click.option("--demo/--no-demo", default=None, help="Replay a real day of history as exercise alerts.")
-def serve(database_url: str | None, host: str | None, port: int | None, demo: bool | None) -> None:
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Processes sharing the port (SIRENA_WORKERS, default 1).",
+)
+def serve(database_url: str | None, host: str | None, port: int | None, demo: bool | None, workers: int | None) -> None:
     """Serve the HTTP API, live streams and pages."""
     from sirena.cluster import shutdown
+    from sirena.cluster import workers as per_core
     from sirena.web import create_app
 
     try:
-        settings = settings_from(database_url=database_url, host=host, port=port, demo=demo)
+        settings = settings_from(database_url=database_url, host=host, port=port, demo=demo, workers=workers)
     except SirenaError as exc:
         raise click.ClickException(exc.detail()) from None
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # every live stream holds a socket
+    if settings.workers > 1:
+        try:
+            sys.exit(per_core.run(settings))  # drains every worker's clients on SIGTERM
+        except SirenaError as exc:
+            raise click.ClickException(exc.detail()) from None
     app = create_app(settings)
     shutdown.serve(app, settings)  # drains live clients on SIGTERM

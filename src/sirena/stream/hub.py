@@ -18,6 +18,7 @@ Publishing never waits, so a slow client never slows the others.
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from collections import deque
 from collections.abc import Callable
@@ -150,6 +151,10 @@ class Hub:
     max_buffer: int = 256 * 1024
     slice_s: float = 0.002
     """Longest time one piece of a fan-out keeps the event loop (``<= 0``: write every client at once)."""
+    gc_hold: bool = True
+    """Hold automatic garbage collection while a fan-out is being written (it runs as soon as the fan-out is
+    done): with many clients connected, a collection of the older generations walks every connection's objects
+    and would stop the loop for tens of milliseconds in the middle of a fan-out."""
     clients: set[Client] = field(default_factory=set)
     direct: dict[tuple[EventFilter, Wire], _Group] = field(default_factory=dict)
     catching: set[DirectClient] = field(default_factory=set)
@@ -159,6 +164,7 @@ class Hub:
     been sent newer events elsewhere, and must not get them again."""
     _slices: deque[_Slice] = field(default_factory=deque)
     _scheduled: bool = False
+    _gc_held: bool = False
 
     # -- queued clients -------------------------------------------------------------------------------------
 
@@ -246,6 +252,9 @@ class Hub:
         """Hand ``event`` to every matching client; its JSON and each wire's frame are encoded once for all."""
         self.stats.published += 1
         self.last_seq = max(self.last_seq, event.seq)
+        if self.direct and self.gc_hold and not self._gc_held and gc.isenabled():
+            gc.disable()
+            self._gc_held = True
         frames = _Frames(event)
         released: list[DirectClient] = []
         for catching in tuple(self.catching):
@@ -270,10 +279,24 @@ class Hub:
             self.go_live(client, client.seq)
         if self._slices and not self._scheduled:
             self._pump(min(self.slice_s, FIRST_SLICE_S) if self.slice_s > 0 else 0.0)
+        elif not self._slices:
+            self._release_gc()
+
+    def _release_gc(self) -> None:
+        if self._gc_held:
+            self._gc_held = False
+            gc.enable()
 
     def _pump(self, budget: float) -> None:
         """Write pending slices in order until ``budget`` seconds are spent (``<= 0``: no limit); then continue
         on the next loop turn."""
+        try:
+            self._write_slices(budget)
+        finally:
+            if not self._slices:
+                self._release_gc()
+
+    def _write_slices(self, budget: float) -> None:
         self._scheduled = False
         deadline = time.perf_counter() + budget
         limit = self.max_buffer
@@ -330,6 +353,7 @@ class Hub:
             if not queued.queue.full():
                 queued.queue.put_nowait(None)
         self._slices.clear()
+        self._release_gc()
         direct = [*self.catching, *(c for group in self.direct.values() for c in group.clients)]
         for client in direct:
             self.detach(client)
