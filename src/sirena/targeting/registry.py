@@ -252,7 +252,10 @@ class PlaceRegistry:
     # -- following the store -------------------------------------------------------------------------------
 
     async def refresh(self) -> None:
-        """Bring the in-memory index up to date with the store (a full load the first time)."""
+        """Bring the in-memory index up to date with the store (a full load the first time); nothing to do when
+        the database answers (PostGIS)."""
+        if geometry_of(self.store).engine == "postgis":
+            return
         async with self._lock:
             if self._index is None:
                 await self._reload()
