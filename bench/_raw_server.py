@@ -3,7 +3,12 @@ WebSocket after a minimal handshake) and, on POST /publish, writes one pre-encod
 single loop, with no per-client task. GET /lag answers the worst event-loop lag since the last GET /lag (and
 the worst part of a lag the loop's thread spent running).
 
-    python bench/_raw_server.py PORT
+With PROCESSES > 1 that many processes share the port (``SO_REUSEPORT``) and each holds the clients the kernel
+gave it; the process that receives POST /publish tells the others with a datagram on a Unix socket and writes to
+its own clients, so every process writes the same frame to its share at once. A stream's response head names its
+process (``x-sirena-worker``).
+
+    python bench/_raw_server.py PORT [PROCESSES]
 """
 
 from __future__ import annotations
@@ -12,11 +17,13 @@ import asyncio
 import base64
 import hashlib
 import json
+import os
 import resource
+import socket
 import sys
 import time
 
-SSE_HEAD = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n\r\n"
+SSE_HEAD = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n"
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 
@@ -33,6 +40,9 @@ class Broadcaster(asyncio.Protocol):
     counter = 0
     worst_lag = 0.0
     worst_busy = 0.0
+    index = 0
+    siblings: list[str] = []  # noqa: RUF012
+    channel: socket.socket | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport: asyncio.Transport = transport  # type: ignore[assignment]
@@ -61,19 +71,16 @@ class Broadcaster(asyncio.Protocol):
             Broadcaster.ws.append(self.transport)
             self.streaming = True
         elif line.startswith(b"GET"):
-            self.transport.write(SSE_HEAD + b"event: hello\ndata: {}\n\n")
+            head = SSE_HEAD + b"x-sirena-worker: %d\r\n\r\n" % Broadcaster.index
+            self.transport.write(head + b"event: hello\ndata: {}\n\n")
             Broadcaster.sse.append(self.transport)
             self.streaming = True
         else:
-            Broadcaster.counter += 1
-            n = Broadcaster.counter
-            data = json.dumps({"seq": n, "type": "alert.issued", "alert": {"id": str(n)}}).encode()
-            sse_frame = b"id: %d\nevent: alert.issued\ndata: %s\n\n" % (n, data)
-            ws_frame = ws_text(data)
-            for transport in Broadcaster.sse:
-                transport.write(sse_frame)
-            for transport in Broadcaster.ws:
-                transport.write(ws_frame)
+            n = Broadcaster.counter + 1
+            if Broadcaster.channel is not None:
+                for sibling in Broadcaster.siblings:
+                    Broadcaster.channel.sendto(b"%d" % n, sibling)
+            broadcast(n)
             self.transport.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
         self.buffer = b""
 
@@ -81,6 +88,22 @@ class Broadcaster(asyncio.Protocol):
         for streams in (Broadcaster.sse, Broadcaster.ws):
             if self.transport in streams:
                 streams.remove(self.transport)
+
+
+def broadcast(n: int) -> None:
+    Broadcaster.counter = n
+    data = json.dumps({"seq": n, "type": "alert.issued", "alert": {"id": str(n)}}).encode()
+    sse_frame = b"id: %d\nevent: alert.issued\ndata: %s\n\n" % (n, data)
+    ws_frame = ws_text(data)
+    for transport in Broadcaster.sse:
+        transport.write(sse_frame)
+    for transport in Broadcaster.ws:
+        transport.write(ws_frame)
+
+
+def heard() -> None:
+    assert Broadcaster.channel is not None
+    broadcast(int(Broadcaster.channel.recv(64)))
 
 
 async def probe() -> None:
@@ -92,9 +115,18 @@ async def probe() -> None:
         Broadcaster.worst_busy = max(Broadcaster.worst_busy, min(lag, time.thread_time() - ran))
 
 
-async def main(port: int) -> None:
+async def main(port: int, processes: int, names: str) -> None:
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(Broadcaster, "127.0.0.1", port, backlog=4096)
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind(("127.0.0.1", port))
+    if processes > 1:
+        channel = Broadcaster.channel = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        channel.bind(f"{names}/{Broadcaster.index}")
+        channel.setblocking(False)
+        Broadcaster.siblings = [f"{names}/{i}" for i in range(processes) if i != Broadcaster.index]
+        loop.add_reader(channel.fileno(), heard)
+    server = await loop.create_server(Broadcaster, sock=sock, backlog=4096)
     lag = asyncio.create_task(probe())
     await server.serve_forever()
     lag.cancel()
@@ -103,6 +135,20 @@ async def main(port: int) -> None:
 if __name__ == "__main__":
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    import signal
+
     import uvloop
 
-    uvloop.run(main(int(sys.argv[1])))
+    count = int(sys.argv[2]) if len(sys.argv) > 2 else 1
+    tmp = f"\0raw-broadcaster-{os.getpid()}"  # Linux's abstract socket names: nothing to clean up
+    children = []
+    for i in range(1, count):
+        pid = os.fork()
+        if pid == 0:
+            Broadcaster.index = i
+            children = []
+            break
+        children.append(pid)
+    if children:  # the first process stops the others when it is stopped
+        signal.signal(signal.SIGTERM, lambda *_: [os.kill(p, signal.SIGTERM) for p in children] and sys.exit(0))
+    uvloop.run(main(int(sys.argv[1]), count, tmp))

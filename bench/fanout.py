@@ -9,6 +9,12 @@ moment the publishing HTTP call returns, or the first client's receipt if that i
 - ``stock``: one task and one queue per client on Starlette + uvicorn (``_stock_server.py``): what a typical
   service does.
 
+At 19,000 clients Sirena is also measured per core: ``sirena serve --workers 2`` (two processes sharing the port)
+against the raw broadcaster in two processes (``raw2``: the process that is published to tells the other with a
+datagram, and each writes to its own share of the clients). Beside the times it reports the CPU time the busiest
+process of a server spent per publish (from ``/proc``, in clock ticks), which shows how the work divides between
+processes whatever else the machine is doing.
+
 Every server runs a 1 ms event-loop lag probe (Sirena's ``SIRENA_LOOP_LAG_PROBE_MS``, the baselines' own), read
 before and after each publish, so the pause figure covers exactly the fan-out: the worst lag (wall clock, which
 includes time the process waited for a core while other processes ran), and the part of it the loop's thread spent
@@ -60,6 +66,31 @@ def wait_port(port: int, proc: subprocess.Popen[bytes], seconds: float = 60) -> 
         except OSError:
             time.sleep(0.1)
     raise RuntimeError("server did not start")
+
+
+TICK_MS = 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_ms(pid: int) -> float:
+    """User and system CPU time of the process ``pid`` so far (in clock ticks, usually 10 ms)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) * TICK_MS
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its children (a server's worker processes)."""
+    found = [pid]
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
 
 
 def rss_kib(pid: int) -> int:
@@ -116,22 +147,48 @@ class Target:
         self.folder = folder
         self.lag_before: dict[tuple[str, float], float] = {}
 
+    @property
+    def processes(self) -> int:
+        return 2 if self.name.endswith("2") else 1
+
+    @property
+    def is_sirena(self) -> bool:
+        return self.name.startswith("sirena")
+
     def command(self) -> list[str]:
-        if self.name == "raw":
-            return [PY, str(HERE / "_raw_server.py"), str(self.port)]
+        if self.name.startswith("raw"):
+            return [PY, str(HERE / "_raw_server.py"), str(self.port), str(self.processes)]
         if self.name == "stock":
             return [PY, str(HERE / "_stock_server.py"), str(self.port)]
         self.env = sirena_env(self.folder, SIRENA_LOOP_LAG_PROBE_MS="1")
         self.headers = {"Authorization": f"Bearer {sirena_token(self.env)}", "Content-Type": "application/json"}
-        return [PY, "-m", "sirena", "serve", "--port", str(self.port)]
+        return [PY, "-m", "sirena", "serve", "--port", str(self.port), "--workers", str(self.processes)]
+
+    def wait_processes(self) -> None:
+        """With several processes on the port: wait until each is listening (each names itself in a stream's
+        response head), so the kernel spreads the clients over all of them."""
+        if self.processes == 1:
+            return
+        seen: set[bytes] = set()
+        deadline = time.monotonic() + 30
+        while len(seen) < self.processes:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{self.name}: only processes {sorted(seen)} answered")
+            with socket.create_connection(("127.0.0.1", self.port), timeout=5) as s:
+                s.sendall(f"GET {self.path('sse')} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+                head = b""
+                while b"\r\n\r\n" not in head:
+                    head += s.recv(4096)
+            seen |= {line.split(b":")[1].strip() for line in head.lower().split(b"\r\n") if b"x-sirena-worker" in line}
+            time.sleep(0.05)
 
     def path(self, kind: str) -> str:
-        if self.name == "sirena":
+        if self.is_sirena:
             return "/api/v1/stream" if kind == "sse" else "/api/v1/ws"
         return "/stream" if kind == "sse" else "/ws"
 
     def publish(self, conn: http.client.HTTPConnection, i: int) -> int:
-        if self.name == "sirena":
+        if self.is_sirena:
             body = json.dumps({"regions": ["31" if i % 2 else "14"], "threats": [{"type": "drones"}]})
             conn.request("POST", "/api/v1/alerts", body=body, headers=self.headers)
         else:
@@ -144,7 +201,7 @@ class Target:
         return returned
 
     def lag_mark(self, conn: http.client.HTTPConnection) -> None:
-        if self.name == "sirena":
+        if self.is_sirena:
             self.lag_before = self._lag_buckets(conn)
         else:
             self._worst(conn)  # resets the baseline's own probe
@@ -152,7 +209,7 @@ class Target:
     def lag_since_mark(self, conn: http.client.HTTPConnection) -> tuple[float, float]:
         """The worst loop lag since :meth:`lag_mark`, and the worst part of a lag the loop's thread spent running
         (Sirena: the upper bounds of the highest histogram buckets that counted one)."""
-        if self.name != "sirena":
+        if not self.is_sirena:
             return self._worst(conn)
         after = self._lag_buckets(conn)
         return tuple(self._highest(after, self.lag_before, name) for name in (LAG, BUSY))  # type: ignore[return-value]
@@ -212,6 +269,8 @@ class Running:
         self.lasts: list[float] = []
         self.lags: list[float] = []
         self.busy: list[float] = []
+        self.cpu: list[float] = []
+        self.tree = process_tree(server.pid)
 
     def once(self, i: int) -> None:
         """One publish: the load generator sleeps through the fan-out, then reports when each client got it."""
@@ -223,8 +282,10 @@ class Running:
         stdin.write(f"WAIT {SETTLE_S}\n")
         stdin.flush()
         time.sleep(0.05)  # the load generator is asleep now
+        cpu_before = [cpu_ms(pid) for pid in self.tree]
         returned = self.target.publish(self.conn, i)
         result = json.loads(stdout.readline())
+        self.cpu.append(max(cpu_ms(pid) - before for pid, before in zip(self.tree, cpu_before, strict=True)))
         lag, busy = self.target.lag_since_mark(self.conn)
         self.lags.append(lag)
         self.busy.append(busy)
@@ -254,6 +315,7 @@ class Running:
             "last_max": lasts[-1],
             "worst_lag_ms": max(self.lags) * 1000,
             "worst_busy_ms": max(self.busy) * 1000,
+            "cpu_p50_ms": statistics.median(self.cpu),
             "lags_ms": [round(x * 1000, 1) for x in self.lags],
             "busy_ms": [round(x * 1000, 1) for x in self.busy],
             "memory_per_client_kib": self.memory_per_client_kib,
@@ -271,6 +333,7 @@ def measure(names: list[str], kind: str, clients: int) -> dict[str, dict[str, An
             target = Target(name, folder)
             server = stack.enter_context(process(target.command(), env=target.env))
             wait_port(target.port, server)
+            target.wait_processes()
             run = Running(target, server, kind, clients)
             stack.callback(run.close)
             running.append(run)
@@ -368,6 +431,29 @@ def run() -> list[dict[str, Any]]:
             "ms",
             raw["worst_busy_ms"],
             base,
+        ),
+    ]
+    single_cpu = sirena["cpu_p50_ms"]
+    measured = measure(["raw2", "sirena2"], "sse", big)
+    raw, sirena = measured["raw2"], measured["sirena2"]
+    base = f"raw-write broadcaster in 2 processes, {big} SSE clients"
+    rows += [
+        row(
+            f"SSE 2 workers: publish → last of {big}, p50", sirena["last_p50"], "ms", raw["last_p50"], base, "≤ 150 ms"
+        ),
+        row(
+            f"SSE 2 workers: publish → last of {big}, p99", sirena["last_p99"], "ms", raw["last_p99"], base, "≤ 150 ms"
+        ),
+        row(f"SSE 2 workers: publish → last of {big}, max", sirena["last_max"], "ms", raw["last_max"], base),
+        row(
+            f"SSE 2 workers: publish → first of {big}, p50", sirena["first_p50"], "ms", raw["first_p50"], base, "≤ 1 ms"
+        ),
+        row(
+            f"SSE 2 workers: CPU of the busiest process per publish to {big}, p50",
+            sirena["cpu_p50_ms"],
+            "ms",
+            raw["cpu_p50_ms"],
+            base + f" (1 Sirena process: {single_cpu:.0f} ms)",
         ),
     ]
     return rows
