@@ -119,6 +119,14 @@ def places(rng: np.random.Generator, n: int) -> list[tuple[float | None, float |
             east, north = metres * np.sin(np.radians(bearing)), metres * np.cos(np.radians(bearing))
             a, o = offset(50.45, 30.52, float(north), float(east))
             found.append((a, o, None))
+    # Points on both sides of the antimeridian, and on it.
+    found += [
+        (float(a), float(o), None) for a, o in zip(rng.uniform(-6, 6, 60), rng.uniform(165, 180, 60), strict=True)
+    ]
+    found += [
+        (float(a), float(o), None) for a, o in zip(rng.uniform(-6, 6, 60), rng.uniform(-180, -165, 60), strict=True)
+    ]
+    found += [(0.0, 180.0, None), (0.0, -180.0, None)]
     ids = [r.id for r in registry]
     found += [(None, None, str(rng.choice(ids))) for _ in range(n // 10)]
     return found
@@ -181,6 +189,9 @@ def alerts(rng: np.random.Generator) -> list[Alert]:
         circle_alert(50.45, 30.52, 5.0),
         region_alert(["31"]),
         region_alert(["UA"]),
+        # Outside the antimeridian-free Ukrainian data: a polygon across it (normalized in both paths alike).
+        polygon_alert(shapely.Polygon([(170.0, -5.0), (-170.0, -5.0), (-172.0, 5.0), (172.0, 6.0)])),
+        circle_alert(0.0, 179.5, 300.0),
     ]
     ids = [r.id for r in registry]
     for _ in range(6):
