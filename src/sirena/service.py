@@ -95,9 +95,10 @@ class AlertService:
         self, draft: AlertDraft, *, idempotency: IdempotencyKey | None = None, ctx: WriteContext | None = None
     ) -> WriteResult:
         regions, partial = self.resolve(draft.target)
-        draft = dataclasses.replace(draft, regions=regions, partial_regions=partial)
-        if draft.time_to_shelter_s is None:  # the shortest time anywhere in the area, from the region table
-            draft = dataclasses.replace(draft, time_to_shelter_s=self.time_to_shelter.for_regions(regions + partial))
+        shelter_s = draft.time_to_shelter_s
+        if shelter_s is None:  # the shortest time anywhere in the area, from the region table
+            shelter_s = self.time_to_shelter.for_regions(regions + partial)
+        draft = dataclasses.replace(draft, regions=regions, partial_regions=partial, time_to_shelter_s=shelter_s)
         now = self.clock()
         alert_id = new_id(now)
         ctx = ctx or Recorder(draft.issuer, "alert.issue")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sirena.domain.model import Alert, Event, EventType
-from sirena.protocol.alert_json import alert_to_dict, dumps, format_time
+from sirena.protocol.alert_json import alert_to_dict, dumps
 from sirena.store.base import Appended, WriteResult
 from sirena.store.sql import Connection
 
@@ -23,30 +23,31 @@ def insert_new(conn: Connection, transitions: Sequence[tuple[Alert, EventType]])
     alerts: list[tuple[object, ...]] = []
     regions: list[tuple[str, str, int]] = []
     events: list[tuple[object, ...]] = []
-    versions: list[tuple[object, ...]] = []
+    versions: list[tuple[str, int, int]] = []
     results: list[WriteResult] = []
     for alert, event_type in transitions:
         seq += 1
-        body = dumps(alert_to_dict(alert))
-        started, updated = format_time(alert.started_at), format_time(alert.updated_at)
+        fields = alert_to_dict(alert)
+        body = dumps(fields)  # encoded once, for the alert row and its event
+        updated = fields["updated_at"]
         alerts.append(
             (
                 alert.id,
                 alert.version,
-                alert.state.value,
-                alert.status.value,
-                alert.kind.value,
-                alert.source.value,
-                started,
+                fields["state"],
+                fields["status"],
+                fields["kind"],
+                fields["source"],
+                fields["started_at"],
                 updated,
-                format_time(alert.ended_at),
+                fields["ended_at"],
                 body,
             )
         )
         regions.extend((alert.id, r, 0) for r in alert.regions)
         regions.extend((alert.id, r, 1) for r in alert.partial_regions if r not in alert.regions)
         events.append((seq, event_type.value, alert.id, updated, body))
-        versions.append((alert.id, alert.version, seq, body))
+        versions.append((alert.id, alert.version, seq))
         results.append(WriteResult(Event(seq=seq, type=event_type, alert=alert, at=alert.updated_at)))
     conn.executemany(
         "INSERT INTO alerts (id, version, state, status, kind, source, started_at, updated_at, ended_at, body) "
@@ -55,5 +56,5 @@ def insert_new(conn: Connection, transitions: Sequence[tuple[Alert, EventType]])
     )
     conn.executemany("INSERT INTO alert_regions (alert_id, region_id, partial) VALUES (?, ?, ?)", regions)
     conn.executemany("INSERT INTO events (seq, type, alert_id, at, body) VALUES (?, ?, ?, ?, ?)", events)
-    conn.executemany("INSERT INTO alert_versions (alert_id, version, event_seq, body) VALUES (?, ?, ?, ?)", versions)
+    conn.executemany("INSERT INTO alert_versions (alert_id, version, event_seq) VALUES (?, ?, ?)", versions)
     return Appended(tuple(r.event for r in results), results)

@@ -8,7 +8,6 @@ writes it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -125,11 +124,13 @@ def message_body(conn: Connection, key: MessageKey) -> str | None:
 def version_times(conn: Connection, alert_id: str) -> list[tuple[int, datetime]]:
     """(version, updated_at) of every recorded version of an alert, oldest first."""
     rows = conn.execute(
-        "SELECT version, body FROM alert_versions WHERE alert_id = ? ORDER BY version", (alert_id,)
+        "SELECT v.version, e.at FROM alert_versions v JOIN events e ON e.seq = v.event_seq "
+        "WHERE v.alert_id = ? ORDER BY v.version",
+        (alert_id,),
     ).fetchall()
     out: list[tuple[int, datetime]] = []
-    for version, body in rows:
-        updated = parse_time(json.loads(body).get("updated_at"))
+    for version, at in rows:  # a version's event is stamped with the version's updated_at
+        updated = parse_time(at)
         if updated is not None:
             out.append((int(version), updated))
     return out
@@ -137,7 +138,9 @@ def version_times(conn: Connection, alert_id: str) -> list[tuple[int, datetime]]
 
 def version_body(conn: Connection, alert_id: str, version: int) -> str | None:
     row = conn.execute(
-        "SELECT body FROM alert_versions WHERE alert_id = ? AND version = ?", (alert_id, version)
+        "SELECT e.body FROM alert_versions v JOIN events e ON e.seq = v.event_seq "
+        "WHERE v.alert_id = ? AND v.version = ?",
+        (alert_id, version),
     ).fetchone()
     return None if row is None else str(row[0])
 

@@ -446,4 +446,44 @@ SQLITE: tuple[tuple[str, str], ...] = (
         );
         """,
     ),
+    (
+        "1100_alerts_lean_writes",
+        # Fewer pages per alert commit: a version names its event (whose body is the alert as that version left
+        # it) instead of storing the body a third time, in a table clustered on its key; the region rows are
+        # clustered on theirs; the event log keeps the sequence numbers it is given (MAX + 1 under the one
+        # writer) without the ``sqlite_sequence`` row that AUTOINCREMENT rewrote on every commit.
+        """
+        CREATE TABLE events_lean (
+            seq INTEGER PRIMARY KEY,
+            type TEXT NOT NULL,
+            alert_id TEXT NOT NULL,
+            at TEXT NOT NULL,
+            body TEXT NOT NULL
+        );
+        INSERT INTO events_lean (seq, type, alert_id, at, body) SELECT seq, type, alert_id, at, body FROM events;
+        DROP TABLE events;
+        ALTER TABLE events_lean RENAME TO events;
+        CREATE TABLE alert_versions_lean (
+            alert_id TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            event_seq INTEGER NOT NULL,
+            PRIMARY KEY (alert_id, version)
+        ) WITHOUT ROWID;
+        INSERT INTO alert_versions_lean (alert_id, version, event_seq)
+            SELECT alert_id, version, event_seq FROM alert_versions;
+        DROP TABLE alert_versions;
+        ALTER TABLE alert_versions_lean RENAME TO alert_versions;
+        CREATE TABLE alert_regions_lean (
+            alert_id TEXT NOT NULL REFERENCES alerts(id),
+            region_id TEXT NOT NULL,
+            partial INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (alert_id, region_id)
+        ) WITHOUT ROWID;
+        INSERT INTO alert_regions_lean (alert_id, region_id, partial)
+            SELECT alert_id, region_id, partial FROM alert_regions;
+        DROP TABLE alert_regions;
+        ALTER TABLE alert_regions_lean RENAME TO alert_regions;
+        CREATE INDEX alert_regions_region ON alert_regions(region_id);
+        """,
+    ),
 )

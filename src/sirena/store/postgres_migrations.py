@@ -33,7 +33,11 @@ VERIFIED_AREAS = frozenset(
 )
 """Areas whose SQL is tested on PostgreSQL as well as SQLite."""
 
-OVERRIDES: dict[str, str] = {}
+OVERRIDES: dict[str, str] = {
+    # SQLite rebuilds three tables to drop AUTOINCREMENT and cluster two on their keys; PostgreSQL has neither
+    # notion, so only the version bodies (now read from the version's event) go.
+    "1100_alerts_lean_writes": "ALTER TABLE alert_versions DROP COLUMN body",
+}
 """Migration name → its PostgreSQL text, where the translation of the SQLite text would be wrong."""
 
 POSTGRES_ONLY: tuple[tuple[str, str], ...] = (

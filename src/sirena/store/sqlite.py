@@ -79,6 +79,44 @@ def _resolve(future: asyncio.Future[Any], result: Any, error: BaseException | No
         future.set_result(result)
 
 
+def _by_seq(event: LogEvent) -> int:
+    return event.seq
+
+
+def _settle(
+    notify: Callable[[Sequence[LogEvent]], None] | None,
+    events: Sequence[LogEvent],
+    settled: list[tuple[asyncio.Future[Any], Any, BaseException | None]],
+) -> None:
+    """On the event loop: hand a commit's events to the listeners, then answer its writers (even if a listener
+    raised)."""
+    try:
+        if notify is not None and events:
+            notify(events)
+    finally:
+        for future, result, error in settled:
+            _resolve(future, result, error)
+
+
+def _hand_back(
+    loop: asyncio.AbstractEventLoop | None,
+    notify: Callable[[Sequence[LogEvent]], None],
+    events: Sequence[LogEvent],
+    batch: Sequence[Any],
+    outcomes: Sequence[tuple[Any, BaseException | None]],
+) -> None:
+    """From the writer thread: one wake-up of the store's event loop per commit, which notifies the listeners
+    and then resolves every job of the group (a job from another loop is answered on its own loop)."""
+    settled: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
+    for job, (result, error) in zip(batch, outcomes, strict=True):
+        if job.loop is loop:
+            settled.append((job.future, result, error))
+        else:
+            job.loop.call_soon_threadsafe(_resolve, job.future, result, error)
+    if loop is not None and (settled or events):
+        loop.call_soon_threadsafe(_settle, notify, events, settled)
+
+
 class SQLiteStore:
     """:class:`~sirena.store.base.Store` on a SQLite file."""
 
@@ -181,11 +219,8 @@ class SQLiteStore:
             outcomes = [(None, failure) for _ in batch]
             events = []
         # Listeners first: the live channels start on the news before the writers' callers answer.
-        if events and self._listeners and self._loop is not None:
-            ordered = sorted(events, key=lambda e: e.seq)
-            self._loop.call_soon_threadsafe(self._notify, ordered)
-        for job, (result, error) in zip(batch, outcomes, strict=True):
-            job.loop.call_soon_threadsafe(_resolve, job.future, result, error)
+        ordered = sorted(events, key=_by_seq) if events and self._listeners else []
+        _hand_back(self._loop, self._notify, ordered, batch, outcomes)
 
     def _notify(self, events: Sequence[LogEvent]) -> None:
         for listener in self._listeners:
@@ -401,6 +436,15 @@ def _token(row: Sequence[Any]) -> TokenRecord:
     return TokenRecord(int(row[0]), str(row[1]), created, parse_time(row[3]), row[4])
 
 
+_INSERT_REGION = "INSERT INTO alert_regions (alert_id, region_id, partial) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
+_UPSERT_ALERT = (
+    "INSERT INTO alerts (id, version, state, status, kind, source, started_at, updated_at, ended_at, body) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET version = excluded.version, "
+    "state = excluded.state, status = excluded.status, kind = excluded.kind, updated_at = excluded.updated_at, "
+    "ended_at = excluded.ended_at, body = excluded.body"
+)
+
+
 def _apply(conn: Connection, alert_id: str, step: Step, idem: IdempotencyKey | None) -> WriteResult:
     if idem is not None:
         row = conn.execute(
@@ -414,52 +458,50 @@ def _apply(conn: Connection, alert_id: str, step: Step, idem: IdempotencyKey | N
             return WriteResult(_event(earlier), replayed=True)
     current = _load_alert(conn, alert_id)
     alert, event_type = step(current)
-    body = dumps(alert_to_dict(alert))
-    at = alert.updated_at
+    fields = alert_to_dict(alert)
+    body = dumps(fields)  # encoded once: the alert row, its event and its version carry the same text
+    updated = fields["updated_at"]
     conn.execute(
-        "INSERT INTO alerts (id, version, state, status, kind, source, started_at, updated_at, ended_at, body) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET version = excluded.version, "
-        "state = excluded.state, status = excluded.status, kind = excluded.kind, updated_at = excluded.updated_at, "
-        "ended_at = excluded.ended_at, body = excluded.body",
+        _UPSERT_ALERT,
         (
             alert.id,
             alert.version,
-            alert.state.value,
-            alert.status.value,
-            alert.kind.value,
-            alert.source.value,
-            format_time(alert.started_at),
-            format_time(alert.updated_at),
-            format_time(alert.ended_at),
+            fields["state"],
+            fields["status"],
+            fields["kind"],
+            fields["source"],
+            fields["started_at"],
+            updated,
+            fields["ended_at"],
             body,
         ),
     )
     if current is None or current.touched_regions != alert.touched_regions:
         if current is not None:
             conn.execute("DELETE FROM alert_regions WHERE alert_id = ?", (alert.id,))
-        conn.executemany(
-            "INSERT INTO alert_regions (alert_id, region_id, partial) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-            [(alert.id, r, 0) for r in alert.regions] + [(alert.id, r, 1) for r in alert.partial_regions],
-        )
+        rows = [(alert.id, r, 0) for r in alert.regions] + [(alert.id, r, 1) for r in alert.partial_regions]
+        if len(rows) == 1:  # the common case, without executemany's own overhead
+            conn.execute(_INSERT_REGION, rows[0])
+        else:
+            conn.executemany(_INSERT_REGION, rows)
     # the next number after the last, never a gap: writers are serialised (one writer here, a cluster-wide lock
     # on PostgreSQL), so sequence order is commit order
     seq = int(
         conn.execute(
             "INSERT INTO events (seq, type, alert_id, at, body) "
             "VALUES ((SELECT COALESCE(MAX(seq), 0) + 1 FROM events), ?, ?, ?, ?) RETURNING seq",
-            (event_type.value, alert.id, format_time(at), body),
+            (event_type.value, alert.id, updated, body),
         ).fetchone()[0]
     )
     conn.execute(
-        "INSERT INTO alert_versions (alert_id, version, event_seq, body) VALUES (?, ?, ?, ?)",
-        (alert.id, alert.version, seq, body),
+        "INSERT INTO alert_versions (alert_id, version, event_seq) VALUES (?, ?, ?)", (alert.id, alert.version, seq)
     )
     if idem is not None:
         conn.execute(
             "INSERT INTO idempotency (scope, key, request_hash, event_seq, created_at) VALUES (?, ?, ?, ?, ?)",
-            (idem.scope, idem.key, idem.request_hash, seq, format_time(at)),
+            (idem.scope, idem.key, idem.request_hash, seq, updated),
         )
-    return WriteResult(Event(seq=seq, type=event_type, alert=alert, at=at))
+    return WriteResult(Event(seq=seq, type=event_type, alert=alert, at=alert.updated_at))
 
 
 def _find(conn: Connection, query: AlertQuery) -> list[Alert]:
