@@ -233,7 +233,7 @@ async def test_a_failing_feed_backs_off(corpus: CorpusServer, rt: Runtime) -> No
 def test_backoff_grows_with_failures_up_to_an_hour() -> None:
     assert backoff(60, 0) == 60
     assert [backoff(60, n, jitter=1.0) for n in (1, 2, 3)] == [120.0, 240.0, 480.0]
-    assert backoff(60, 20, jitter=1.0) == MAX_BACKOFF_S
+    assert backoff(60, 20, jitter=1.0) == backoff(60, 100_000, jitter=1.0) == MAX_BACKOFF_S  # no overflow
     assert backoff(60, 1, retry_after=900, jitter=1.0) == 900
     assert all(96.0 <= backoff(60, 1) <= 144.0 for _ in range(50))
 

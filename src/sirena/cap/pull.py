@@ -21,6 +21,7 @@ import httpx
 from sirena import __version__
 from sirena.cap.config import CapConfig
 from sirena.cap.gateway import CapGateway, ContextFactory, IngestResult
+from sirena.delivery.backoff import Backoff
 from sirena.errors import SirenaError
 
 log = logging.getLogger("sirena.cap.pull")
@@ -85,7 +86,7 @@ def backoff(poll_s: float, failures: int, retry_after: float | None = None, jitt
     if failures <= 0:
         return poll_s
     spread = random.uniform(0.8, 1.2) if jitter is None else jitter
-    delay = min(poll_s * float(2**failures), MAX_BACKOFF_S) * spread
+    delay = Backoff(base_s=2 * poll_s, cap_s=MAX_BACKOFF_S).nominal(failures) * spread
     return max(delay, retry_after or 0.0)
 
 
