@@ -29,6 +29,7 @@ from websockets.asyncio.client import connect
 
 from bench._receiver import Receiver
 from bench.fanout import PY, free_port, percentile, process, sirena_env, sirena_token, wait_port
+from sirena.delivery import new_secret
 
 HERE = Path(__file__).resolve().parent
 ISSUES = int(os.environ.get("SIRENA_BENCH_E2E_ISSUES", "100"))
@@ -121,6 +122,7 @@ async def end_to_end(folder: Path) -> dict[str, list[float]]:
             "/api/v1/webhooks", json={"url": f"http://127.0.0.1:{hook_port}/hook"}, headers=headers
         )
         created.raise_for_status()
+        receiver.expect("/hook", created.json()["secret"])
         mqtt_ready = asyncio.Event()
         readers = [
             asyncio.create_task(sse_reader(base, channels)),
@@ -170,6 +172,7 @@ async def webhook_rate(folder: Path) -> float:
                     "/api/v1/webhooks", json={"url": f"http://127.0.0.1:{port}/{i}"}, headers=headers
                 )
                 made.raise_for_status()
+                receiver.expect(f"/{i}", made.json()["secret"])
             semaphore = asyncio.Semaphore(8)
 
             async def issue(i: int) -> None:
@@ -199,8 +202,10 @@ async def sender_rate() -> float:
     receiver = Receiver()
     port = await receiver.start()
     total = HOOKS * HOOK_ALERTS
+    secret = new_secret()
+    receiver.expect("/hook", secret)
     sender = await asyncio.create_subprocess_exec(
-        PY, str(HERE / "_sender.py"), f"http://127.0.0.1:{port}/hook", str(total), str(HOOKS)
+        PY, str(HERE / "_sender.py"), f"http://127.0.0.1:{port}/hook", str(total), str(HOOKS), secret
     )
     await until_done(receiver, total)
     sender.kill()

@@ -129,3 +129,16 @@ async def test_private_addresses_are_refused_unless_allowed(serve: Callable[...,
     assert server.connections == 0
     with pytest.raises(http1.HTTPFailure):
         await post(conn, "http://127.0.0.1:9/hook")  # nothing listens on the discard port
+
+
+async def test_an_answer_that_does_not_come_in_time_is_a_timeout(
+    serve: Callable[..., asyncio.Future[Server]],
+) -> None:
+    server = await serve(lambda n, request: b"HTTP/1.1 200 OK\r\n" if n == 2 else ok())  # the 2nd never finishes
+    conn = http1.Connection()
+    assert (await post(conn, server.url)).status == 200
+    with pytest.raises(TimeoutError):
+        await conn.post(server.url, b"{}", {}, read_limit=10, allow_private=True, limit_s=0.2)
+    assert (await post(conn, server.url)).status == 200  # on a new connection: the late answer is not taken
+    await conn.close()
+    assert server.connections == 2

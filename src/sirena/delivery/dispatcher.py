@@ -1,7 +1,10 @@
 """Webhook delivery: one worker per endpoint, strictly in order, with bounded concurrency overall.
 
 Each subscription's worker sends its oldest undelivered message, and only that one, until it is delivered or
-given up on: so receivers see messages in the order of the events. A failed attempt is retried after an
+given up on: so receivers see messages in the order of the events. It sends up to ``BATCH`` of them back to back
+on its kept-alive connection, one request after the other's answer (never pipelined: a failed message must stop
+the ones after it), and hands the attempts to the recorder, which writes those of every worker that finished in
+the meantime in one transaction. A failed attempt is retried after an
 exponential delay with jitter (honouring ``Retry-After``) until the message is ``webhook_max_age_s`` old; then it
 is dead-lettered, visibly, and the next one goes. A slow or dead endpoint only ever holds its own worker (and
 one of ``webhook_concurrency`` request slots), never anyone else's.
@@ -14,6 +17,7 @@ import contextlib
 import logging
 import sqlite3
 import time
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, cast
@@ -24,7 +28,7 @@ from sirena.delivery.backoff import Backoff, wait_signal
 from sirena.delivery.errors import UnsafeTarget
 from sirena.delivery.metrics import DeliveryMetrics
 from sirena.store import delivery as sql
-from sirena.store.delivery import DEAD, DELIVERED, PENDING, SQLRunner, WebhookMessage, WebhookSubscription
+from sirena.store.delivery import DEAD, DELIVERED, PENDING, Settled, SQLRunner, WebhookMessage, WebhookSubscription
 
 if TYPE_CHECKING:
     from sirena.cluster import Leases
@@ -55,12 +59,80 @@ class Outcome:
 
 
 class _Worker:
-    __slots__ = ("connection", "task", "wake")
+    __slots__ = ("ahead", "connection", "headers", "signer", "task", "wake")
 
     def __init__(self) -> None:
         self.wake = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
         self.connection = http1.Connection()
+        self.signer: signing.Signer | None = None
+        self.headers: tuple[Mapping[str, str], dict[str, str]] | None = None
+        """The subscription's own headers and the unchanging headers of its requests made from them."""
+        self.ahead: Heads | None = None
+        """The subscription and its next messages, read in the transaction that recorded the last ones."""
+
+    def prepared(self, sub: WebhookSubscription) -> tuple[signing.Signer, dict[str, str]]:
+        """The subscription's signer and unchanging request headers, made again only when they change."""
+        signer = self.signer
+        if signer is None or signer.secret != sub.secret:
+            signer = self.signer = signing.Signer(sub.secret)
+        made = self.headers
+        if made is None or made[0] != sub.headers:
+            made = self.headers = (sub.headers, _static_headers(sub))
+        return signer, made[1]
+
+
+Heads = tuple[WebhookSubscription | None, list[WebhookMessage]]
+"""A subscription (None once deleted) and its oldest undelivered messages."""
+
+_Write = Callable[[list[Settled], list[tuple[str, float]], list[str]], Awaitable[tuple[int, dict[str, Heads]]]]
+
+
+class _Recorder:
+    """Records the attempts of every worker in as few transactions as possible (the attempts handed in while one
+    transaction is written go together in the next) and reads each worker's next messages in the same one."""
+
+    def __init__(self, write: _Write) -> None:
+        self._write = write
+        self._waiting: list[tuple[list[Settled], list[tuple[str, float]], str, asyncio.Future[tuple[int, Heads]]]]
+        self._waiting = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def record(self, settled: list[Settled], expire: list[tuple[str, float]], sub_id: str) -> tuple[int, Heads]:
+        """Record ``settled`` and dead-letter each ``(subscription, created before)`` of ``expire``, once
+        committed; returns how many messages expired and what ``sub_id`` has to send next."""
+        done: asyncio.Future[tuple[int, Heads]] = asyncio.get_running_loop().create_future()
+        self._waiting.append((settled, expire, sub_id, done))
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="sirena-webhook-recorder")
+        return await done
+
+    async def _run(self) -> None:
+        try:
+            await asyncio.sleep(0)  # let the workers answered in the same turn of the loop join
+            while self._waiting:
+                waiting, self._waiting = self._waiting, []
+                settled = [s for batch in waiting for s in batch[0]]
+                expire = [e for batch in waiting for e in batch[1]]
+                try:
+                    expired, ahead = await self._write(settled, expire, [w[2] for w in waiting])
+                except Exception as exc:
+                    for *_, done in waiting:
+                        if not done.done():
+                            done.set_exception(exc)
+                    continue
+                for i, (_, _, sub_id, done) in enumerate(waiting):
+                    if not done.done():
+                        done.set_result((expired if i == 0 else 0, ahead[sub_id]))
+        finally:
+            self._task = None
+
+    async def stop(self) -> None:
+        task = self._task
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 class Dispatcher:
@@ -72,6 +144,7 @@ class Dispatcher:
         self._slots = asyncio.Semaphore(max(1, settings.webhook_concurrency))
         self._workers: dict[str, _Worker] = {}
         self._closing = False
+        self._recorder = _Recorder(self._record)
         self.leases: Leases | None = None
         """With several nodes, a subscription's queue is sent by the node holding lease ``webhook:<id>``."""
 
@@ -102,6 +175,7 @@ class Dispatcher:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._workers.clear()
+        await self._recorder.stop()
         self.metrics.webhook_workers.set(0)
 
     def wake(self, sub_id: str) -> None:
@@ -139,9 +213,11 @@ class Dispatcher:
 
     async def _step(self, sub_id: str, worker: _Worker) -> bool:
         """Deliver or wait once; True when the worker should end."""
-        sub, messages = cast(
-            "tuple[WebhookSubscription | None, list[WebhookMessage]]", await self.sql.read(lambda c: _heads(c, sub_id))
-        )
+        ahead, worker.ahead = worker.ahead, None
+        if ahead is not None and ahead[0] is not None and ahead[1]:
+            sub, messages = ahead  # read when the last ones were recorded
+        else:
+            sub, messages = cast("Heads", await self.sql.read(lambda c: _heads(c, sub_id)))
         message = messages[0] if messages else None
         if sub is None or message is None:
             woken = await wait_signal(worker.wake, IDLE_EXIT_S if sub is not None else 0)
@@ -156,39 +232,42 @@ class Dispatcher:
         for message in messages:  # back to back on the kept-alive connection, settled in one transaction
             if message.next_at > time.time():
                 break
-            outcome = await self.attempt(sub, message, worker.connection)
+            outcome = await self.attempt(sub, message, worker.connection, worker)
             settled.append((message, outcome))
             if not outcome.ok:  # strictly in order: nothing after a failed message goes before it
                 break
-        await self._settle(sub, settled)
+        worker.ahead = await self._settle(sub, settled)
         return False
 
     async def attempt(
-        self, sub: WebhookSubscription, message: WebhookMessage, connection: http1.Connection | None = None
+        self,
+        sub: WebhookSubscription,
+        message: WebhookMessage,
+        connection: http1.Connection | None = None,
+        worker: _Worker | None = None,
     ) -> Outcome:
         """Send one message once, signed, on the endpoint's kept-alive ``connection`` (a new one if not given);
         never raises."""
         body = message.body.encode()
-        headers = {
-            "content-type": "application/json",
-            "user-agent": f"Sirena/{__version__} (webhooks)",
-            **sub.headers,
-            **signing.headers(sub.secret, message.msg_id, body),
-        }
+        if worker is not None:
+            signer, headers = worker.prepared(sub)
+        else:
+            signer, headers = signing.Signer(sub.secret), _static_headers(sub)
         own = connection is None
         conn = connection if connection is not None else http1.Connection()
         timeout = self.settings.webhook_timeout_s
         async with self._slots:
             started = time.perf_counter()
             try:
-                async with asyncio.timeout(timeout):
-                    answer = await conn.post(
-                        sub.url,
-                        body,
-                        headers,
-                        read_limit=RESPONSE_READ_LIMIT,
-                        allow_private=self.settings.webhook_allow_private,
-                    )
+                answer = await conn.post(
+                    sub.url,
+                    body,
+                    headers,
+                    read_limit=RESPONSE_READ_LIMIT,
+                    allow_private=self.settings.webhook_allow_private,
+                    message_headers=signer.headers(message.msg_id, body),
+                    limit_s=timeout,
+                )
             except UnsafeTarget as exc:
                 return Outcome(None, f"refused: {exc.detail()}", 0)
             except TimeoutError:
@@ -209,30 +288,38 @@ class Dispatcher:
         error = None if 200 <= status < 300 else f"HTTP {status}"
         return Outcome(status, error, latency, _retry_after(answer.headers.get("retry-after")))
 
-    async def _settle(self, sub: WebhookSubscription, settled: list[tuple[WebhookMessage, Outcome]]) -> None:
+    async def _settle(self, sub: WebhookSubscription, settled: list[tuple[WebhookMessage, Outcome]]) -> Heads:
+        """Record the attempts; returns what the subscription has to send next."""
         now = time.time()
-        rows = [(message, outcome, *self._next(sub, message, outcome, now)) for message, outcome in settled]
-
-        def write(conn: sqlite3.Connection) -> int:
-            expired = 0
-            for message, outcome, state, next_at in rows:
-                sql.record_attempt(
-                    conn,
-                    message,
-                    status_code=outcome.status_code,
-                    error=outcome.error,
-                    latency_ms=outcome.latency_ms,
-                    at=now,
-                    state=state,
-                    next_at=next_at,
-                )
-                if state == DEAD:
-                    expired += sql.expire(conn, sub.id, now - self.settings.webhook_max_age_s, now, "expired")
-            return expired
-
-        expired = cast(int, await self.sql.transaction(write))
+        rows: list[Settled] = []
+        expire: list[tuple[str, float]] = []
+        delivered = 0
+        for message, outcome in settled:
+            state, next_at = self._next(sub, message, outcome, now)
+            rows.append(Settled(message, outcome.status_code, outcome.error, outcome.latency_ms, now, state, next_at))
+            if state == DEAD:
+                expire.append((sub.id, now - self.settings.webhook_max_age_s))
+            delivered += state == DELIVERED
+        if delivered:
+            self.metrics.webhook_deliveries.inc(delivered)
+        expired, ahead = await self._recorder.record(rows, expire, sub.id)
         if expired:
             self.metrics.webhook_dead.inc(expired)
+        return ahead
+
+    async def _record(
+        self, settled: list[Settled], expire: list[tuple[str, float]], sub_ids: list[str]
+    ) -> tuple[int, dict[str, Heads]]:
+        """One transaction: the attempts of several workers, the expiries their dead letters call for, and what
+        each of those workers has to send next."""
+        now = time.time()
+
+        def write(conn: sqlite3.Connection) -> tuple[int, dict[str, Heads]]:
+            sql.record_attempts(conn, settled)
+            expired = sum(sql.expire(conn, sub_id, before, now, "expired") for sub_id, before in expire)
+            return expired, {sub_id: _heads(conn, sub_id) for sub_id in dict.fromkeys(sub_ids)}
+
+        return cast("tuple[int, dict[str, Heads]]", await self.sql.transaction(write))
 
     def _next(
         self, sub: WebhookSubscription, message: WebhookMessage, outcome: Outcome, now: float
@@ -241,7 +328,6 @@ class Dispatcher:
         attempt_no = message.attempts + 1
         if outcome.ok:
             state, next_at = DELIVERED, now
-            self.metrics.webhook_deliveries.inc()
         else:
             self.metrics.webhook_failures.inc()
             if now - message.created >= self.settings.webhook_max_age_s:
@@ -267,6 +353,12 @@ def _heads(conn: sqlite3.Connection, sub_id: str) -> tuple[WebhookSubscription |
     """The subscription and its oldest undelivered messages (at most ``BATCH``), in one read."""
     sub = sql.get_subscription(conn, sub_id)
     return sub, ([] if sub is None else sql.heads(conn, sub_id, BATCH))
+
+
+def _static_headers(sub: WebhookSubscription) -> dict[str, str]:
+    """The headers every request to ``sub`` carries besides the signature's."""
+    made = {"content-type": "application/json", "user-agent": f"Sirena/{__version__} (webhooks)", **sub.headers}
+    return {k: v for k, v in made.items() if k.lower() not in signing.HEADERS}
 
 
 def _ms(started: float) -> int:

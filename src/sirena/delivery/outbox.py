@@ -4,6 +4,11 @@ It keeps its own cursor (``delivery_cursors.webhooks``). Each batch of events is
 subscription, rendered by the subscription's format, and queued together with the cursor's advance in one
 transaction, so after a crash (even ``kill -9``) nothing is queued twice and nothing is skipped: the batch is
 simply read again. A subscription receives only events committed after it was created (its ``after_seq``).
+
+The events come from the bus, which hands on committed events in sequence order: while they follow the cursor
+without a gap they are taken as they are, without reading them back. Anything else (a gap, events written by
+another process, a restart, a node taking over) is read from the event log, after the cursor. The native body of
+an event is encoded once and queued for every subscription that takes it unchanged.
 """
 
 from __future__ import annotations
@@ -11,13 +16,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from typing import cast
 
 from sirena.delivery.backoff import wait_signal
 from sirena.delivery.filters import CompiledFilter, SubscriptionFilter
 from sirena.delivery.metrics import DeliveryMetrics
-from sirena.delivery.webhooks import MANUAL, NATIVE, FormatContext, Webhooks
+from sirena.delivery.webhooks import MANUAL, NATIVE, FormatContext, Webhooks, native_format
 from sirena.domain.notice import LogEvent, Notice
 from sirena.protocol.alert_json import dumps, event_to_dict
 from sirena.store import Store
@@ -30,6 +36,8 @@ CURSOR = "webhooks"
 BATCH = 500
 IDLE_PERSIST_S = 10.0
 """With nothing queued, the cursor is written at most this often: reading a few events again is harmless."""
+HANDED = 10_000
+"""Events from the bus kept until the enqueuer takes them; beyond this the oldest go (and are read from the log)."""
 
 
 class Enqueuer:
@@ -55,9 +63,18 @@ class Enqueuer:
         self._persisted_at = 0.0
         self._signal = asyncio.Event()
         self._compiled: dict[tuple[str, str], CompiledFilter] = {}
+        self._handed: deque[LogEvent] = deque(maxlen=HANDED)
+        self.log_reads = 0
+        """Reads of the event log (the events handed by the bus need none)."""
 
     def notify(self, event: LogEvent | None = None) -> None:
-        """Something was committed: look at the event log now rather than at the next poll."""
+        """Something was committed (``event``, when the bus hands it): queue it now rather than at the next
+        poll."""
+        if event is not None:
+            handed = self._handed
+            if handed and event.seq <= handed[-1].seq:
+                handed.clear()  # out of sequence (a bus that started over): the log decides
+            handed.append(event)
         self._signal.set()
 
     async def start(self) -> None:
@@ -85,7 +102,10 @@ class Enqueuer:
     async def drain(self) -> None:
         """Queue messages for every event after the cursor."""
         while True:
-            events = await self.store.events_after(self.cursor, limit=BATCH)
+            events = self._take()
+            if not events:
+                self.log_reads += 1
+                events = await self.store.events_after(self.cursor, limit=BATCH)
             if not events:
                 if self.cursor != self._persisted and time.monotonic() - self._persisted_at >= IDLE_PERSIST_S:
                     await self._commit(self.cursor, [])
@@ -98,6 +118,18 @@ class Enqueuer:
             self.cursor = last
             for sub_id in dict.fromkeys(r.subscription_id for r in rows):
                 self.wake_subscription(sub_id)
+
+    def _take(self) -> list[LogEvent]:
+        """The handed events that follow the cursor without a gap (at most ``BATCH``); none if there is a gap."""
+        handed = self._handed
+        while handed and handed[0].seq <= self.cursor:
+            handed.popleft()
+        if not handed or handed[0].seq != self.cursor + 1:
+            return []  # nothing handed, or a gap before the first one: read the log
+        events = [handed.popleft()]
+        while handed and len(events) < BATCH and handed[0].seq == events[-1].seq + 1:
+            events.append(handed.popleft())
+        return events
 
     async def flush(self) -> None:
         """Write the cursor (on a clean stop)."""
@@ -122,24 +154,32 @@ class Enqueuer:
         self, events: Sequence[LogEvent], subscriptions: Sequence[WebhookSubscription]
     ) -> list[NewMessage]:
         rows: list[NewMessage] = []
-        live = [s for s in subscriptions if s.format != MANUAL]
+        live = [(s, self._filter(s)) for s in subscriptions if s.format != MANUAL]
         if not live:
             return rows
         nearby = self.context.nearby
         for event in events:
-            for sub in live:
-                if nearby is not None and sub.filter.get("places") and not nearby.reaches_event(sub.filter, event):
+            native: str | None = None  # the event's native body, encoded once for every subscription
+            for sub, accepts in live:
+                places = bool(sub.filter.get("places"))
+                if nearby is not None and places and not nearby.reaches_event(sub.filter, event):
                     continue  # a polygon or circle alert that no place of the subscription is in
-                if event.seq <= sub.after_seq or not self._filter(sub).accepts(event):
+                if event.seq <= sub.after_seq or not accepts.accepts(event):
                     continue
                 if isinstance(event, Notice):  # notices go out in the native shape only; other formats are alerts'
                     if sub.format == NATIVE:
-                        body = dumps(event_to_dict(event))
-                        rows.append(NewMessage(sub.id, body, event.seq, key=f"{event.seq}:0"))
+                        if native is None:
+                            native = dumps(event_to_dict(event))
+                        rows.append(NewMessage(sub.id, native, event.seq, key=f"{event.seq}:0"))
                     continue
                 try:
                     fmt = self.webhooks.resolve_format(sub.format)
-                    bodies = list(await fmt(event, sub, self.context))
+                    if fmt is native_format and not (places and nearby is not None):
+                        if native is None:
+                            native = dumps(event_to_dict(event))
+                        bodies: list[str] = [native]
+                    else:
+                        bodies = list(await fmt(event, sub, self.context))
                 except Exception as exc:  # one broken format must not hold up the others: record it, visibly
                     log.exception("webhook format %s failed for event %s", sub.format, event.seq)
                     error = f"format {sub.format} failed: {type(exc).__name__}: {exc}"[:500]

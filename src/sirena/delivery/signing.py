@@ -41,6 +41,36 @@ def secret_key(secret: str) -> bytes:
     return key
 
 
+class Signer:
+    """Signatures with one secret: the key is decoded and its HMAC prepared once, then copied for each request."""
+
+    __slots__ = ("_mac", "secret")
+
+    def __init__(self, secret: str) -> None:
+        self.secret = secret
+        self._mac = hmac.new(secret_key(secret), digestmod=hashlib.sha256)
+
+    def signature(self, msg_id: str, timestamp: int, body: bytes) -> str:
+        """``v1,<base64 HMAC-SHA256 of "id.timestamp.body">``."""
+        mac = self._mac.copy()
+        mac.update(b"%s.%d." % (msg_id.encode(), timestamp))
+        mac.update(body)
+        return "v1," + base64.b64encode(mac.digest()).decode()
+
+    def headers(self, msg_id: str, body: bytes, timestamp: int | None = None) -> list[tuple[str, str]]:
+        """The three signature headers for one delivery attempt."""
+        ts = int(time.time()) if timestamp is None else timestamp
+        return [
+            ("webhook-id", msg_id),
+            ("webhook-timestamp", str(ts)),
+            ("webhook-signature", self.signature(msg_id, ts, body)),
+        ]
+
+
+HEADERS = frozenset({"webhook-id", "webhook-timestamp", "webhook-signature"})
+"""The names of the signature headers (a subscription's own headers cannot replace them)."""
+
+
 def signature(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
     """``v1,<base64 HMAC-SHA256 of "id.timestamp.body">``."""
     signed = msg_id.encode() + b"." + str(timestamp).encode() + b"." + body
@@ -50,12 +80,7 @@ def signature(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
 
 def headers(secret: str, msg_id: str, body: bytes, timestamp: int | None = None) -> dict[str, str]:
     """The three signature headers for one delivery attempt."""
-    ts = int(time.time()) if timestamp is None else timestamp
-    return {
-        "webhook-id": msg_id,
-        "webhook-timestamp": str(ts),
-        "webhook-signature": signature(secret, msg_id, ts, body),
-    }
+    return dict(Signer(secret).headers(msg_id, body, timestamp))
 
 
 def verify(
