@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -161,3 +162,18 @@ def test_the_installed_entry_point_runs() -> None:
     assert done.returncode == 0
     for command in ("serve", "issue", "end", "cancel", "list", "tail", "regions", "token"):
         assert command in done.stdout
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_serve_on_a_port_another_program_holds_is_one_line_and_non_zero(
+    cli: tuple[CliRunner, list[str]], workers: str
+) -> None:
+    runner, db = cli
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        result = runner.invoke(main, ["serve", "--port", port, "--workers", workers, *db])
+    assert result.exit_code == 1
+    assert result.output.count("\n") == 1
+    assert result.output.startswith(f"sirena: Cannot listen on 127.0.0.1:{port}: ")

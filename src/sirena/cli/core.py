@@ -7,7 +7,7 @@ import resource
 import sys
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -45,8 +45,13 @@ def run(coro: Awaitable[T]) -> T:
     try:
         return asyncio.run(wrapped())
     except SirenaError as exc:
-        click.echo(f"sirena: {exc.detail()}", err=True)
-        sys.exit(1)
+        fail(exc)
+
+
+def fail(exc: SirenaError) -> NoReturn:
+    """End the command with the error on one line and exit status 1."""
+    click.echo(f"sirena: {exc.detail()}", err=True)
+    sys.exit(1)
 
 
 @asynccontextmanager
@@ -102,14 +107,15 @@ def serve(database_url: str | None, host: str | None, port: int | None, demo: bo
 
     try:
         settings = settings_from(database_url=database_url, host=host, port=port, demo=demo, workers=workers)
+        per_core.check_port(settings)
     except SirenaError as exc:
-        raise click.ClickException(exc.detail()) from None
+        fail(exc)
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # every live stream holds a socket
     if settings.workers > 1:
         try:
             sys.exit(per_core.run(settings))  # drains every worker's clients on SIGTERM
         except SirenaError as exc:
-            raise click.ClickException(exc.detail()) from None
+            fail(exc)
     app = create_app(settings)
     shutdown.serve(app, settings)  # drains live clients on SIGTERM

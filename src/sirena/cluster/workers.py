@@ -106,10 +106,37 @@ def listening_socket(host: str, port: int) -> socket.socket:
     """A TCP socket bound to ``host:port`` with ``SO_REUSEPORT``, so that every worker can bind one."""
     family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
     sock = socket.socket(family, kind, proto)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-    sock.bind(address)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind(address)
+    except OSError:
+        sock.close()
+        raise
     return sock
+
+
+def check_port(settings: Settings) -> None:
+    """Fail with one clear line when ``sirena serve`` could not listen (a port another program holds), rather than
+    with a server's start-up log (or a traceback from every worker)."""
+    from sirena.errors import ConfigurationError
+
+    if settings.port == 0:
+        return
+    try:
+        if settings.workers > 1:
+            listening_socket(settings.host, settings.port).close()
+        else:
+            family, kind, proto, _, address = socket.getaddrinfo(settings.host, settings.port, type=socket.SOCK_STREAM)[
+                0
+            ]
+            with socket.socket(family, kind, proto) as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+                probe.bind(address)
+    except OSError as exc:
+        raise ConfigurationError(
+            "error.serve_bind", host=settings.host, port=settings.port, reason=exc.strerror or str(exc)
+        ) from None
 
 
 def prepare(settings: Settings) -> None:
@@ -134,6 +161,7 @@ def run(settings: Settings) -> int:
     count = settings.workers
     if settings.port == 0:
         raise ConfigurationError("error.workers_port")
+    check_port(settings)
     prepare(settings)
     base = settings.node_id or node_name(settings.port)
     folder = Path(tempfile.mkdtemp(prefix="sirena-workers-"))
