@@ -18,7 +18,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from typing import cast
+from typing import Any, cast
 
 from sirena.delivery.backoff import wait_signal
 from sirena.delivery.filters import CompiledFilter, SubscriptionFilter
@@ -64,6 +64,9 @@ class Enqueuer:
         self._signal = asyncio.Event()
         self._compiled: dict[tuple[str, str], CompiledFilter] = {}
         self._handed: deque[LogEvent] = deque(maxlen=HANDED)
+        self._known: dict[tuple[Any, ...], WebhookSubscription] = {}
+        self._filters: dict[str, tuple[WebhookSubscription, CompiledFilter]] = {}
+        """Subscription id → the subscription as last seen (the very object, while unchanged) and its filter."""
         self.log_reads = 0
         """Reads of the event log (the events handed by the bus need none)."""
 
@@ -100,17 +103,22 @@ class Enqueuer:
                 await asyncio.sleep(self.poll_s)
 
     async def drain(self) -> None:
-        """Queue messages for every event after the cursor."""
+        """Queue messages for every event after the cursor: the events handed on, or else those in the log."""
         while True:
             events = self._take()
-            if not events:
+            handed = bool(events)
+            if not handed:
                 self.log_reads += 1
                 events = await self.store.events_after(self.cursor, limit=BATCH)
             if not events:
                 if self.cursor != self._persisted and time.monotonic() - self._persisted_at >= IDLE_PERSIST_S:
                     await self._commit(self.cursor, [])
                 return
-            subscriptions = await self.webhooks.find()
+            known = self._known
+            subscriptions = cast(
+                "list[WebhookSubscription]",
+                await self.sql.read(lambda c, known=known: sql.list_subscriptions(c, known=known)),
+            )
             rows = await self._render(events, subscriptions)
             last = events[-1].seq
             if rows or time.monotonic() - self._persisted_at >= IDLE_PERSIST_S:
@@ -118,6 +126,8 @@ class Enqueuer:
             self.cursor = last
             for sub_id in dict.fromkeys(r.subscription_id for r in rows):
                 self.wake_subscription(sub_id)
+            if handed and not self._handed:
+                return  # all handed on are queued; anything the bus did not hand on is read at the next poll
 
     def _take(self) -> list[LogEvent]:
         """The handed events that follow the cursor without a gap (at most ``BATCH``); none if there is a gap."""
@@ -154,7 +164,7 @@ class Enqueuer:
         self, events: Sequence[LogEvent], subscriptions: Sequence[WebhookSubscription]
     ) -> list[NewMessage]:
         rows: list[NewMessage] = []
-        live = [(s, self._filter(s)) for s in subscriptions if s.format != MANUAL]
+        live = [(s, self._filter_of(s)) for s in subscriptions if s.format != MANUAL]
         if not live:
             return rows
         nearby = self.context.nearby
@@ -189,6 +199,16 @@ class Enqueuer:
                     NewMessage(sub.id, body, event.seq, key=f"{event.seq}:{i}") for i, body in enumerate(bodies)
                 )
         return rows
+
+    def _filter_of(self, sub: WebhookSubscription) -> CompiledFilter:
+        seen = self._filters.get(sub.id)
+        if seen is not None and seen[0] is sub:
+            return seen[1]
+        if len(self._filters) > 10_000:
+            self._filters.clear()
+        found = self._filter(sub)
+        self._filters[sub.id] = (sub, found)
+        return found
 
     def _filter(self, sub: WebhookSubscription) -> CompiledFilter:
         key = (sub.id, repr(sorted(sub.filter.items())))

@@ -165,8 +165,14 @@ def get_subscription(conn: Connection, sub_id: str) -> WebhookSubscription | Non
 
 
 def list_subscriptions(
-    conn: Connection, kind: str | None = None, owner: str | None = None
+    conn: Connection,
+    kind: str | None = None,
+    owner: str | None = None,
+    *,
+    known: dict[tuple[Any, ...], WebhookSubscription] | None = None,
 ) -> list[WebhookSubscription]:
+    """The live subscriptions (of ``kind``, of ``owner``), oldest first. With ``known`` (kept by the caller from
+    one call to the next) a row read before, unchanged, is not parsed again."""
     clauses = ["deleted_at IS NULL"]
     params: list[Any] = []
     if kind is not None:
@@ -179,7 +185,18 @@ def list_subscriptions(
         f"SELECT {_SUB_COLUMNS} FROM webhook_subscriptions WHERE {' AND '.join(clauses)} ORDER BY created_at, id",
         params,
     ).fetchall()
-    return [_subscription(r) for r in rows]
+    if known is None:
+        return [_subscription(r) for r in rows]
+    if len(known) > 2 * len(rows) + 1000:
+        known.clear()  # rows of changed or deleted subscriptions
+    found: list[WebhookSubscription] = []
+    for row in rows:
+        key = tuple(row)
+        sub = known.get(key)
+        if sub is None:
+            sub = known[key] = _subscription(row)
+        found.append(sub)
+    return found
 
 
 def update_subscription(
