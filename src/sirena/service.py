@@ -103,7 +103,7 @@ class AlertService:
         alert_id = new_id(now)
         ctx = ctx or Recorder(draft.issuer, "alert.issue")
         return await self._write(
-            alert_id, ctx, lambda _current: domain.issue(draft, alert_id=alert_id, now=now), idempotency
+            alert_id, ctx, lambda _current: domain.issue(draft, alert_id=alert_id, now=now), idempotency, new=True
         )
 
     async def issue_many(self, drafts: Sequence[AlertDraft], *, actor: str = LOCAL) -> list[WriteResult]:
@@ -168,13 +168,15 @@ class AlertService:
         ctx: WriteContext,
         make: Callable[[Alert | None], Transition],
         idempotency: IdempotencyKey | None = None,
+        *,
+        new: bool = False,
     ) -> WriteResult:
         def step(current: Alert | None) -> Transition:
             transition = make(current)
             ctx.check(current, transition.alert)
             return transition
 
-        return await self.store.write(alert_id, step, idempotency=idempotency, then=ctx.record)
+        return await self.store.write(alert_id, step, idempotency=idempotency, then=ctx.record, new=new)
 
     @staticmethod
     def _found(alert_id: str, current: Alert | None) -> Alert:

@@ -221,3 +221,37 @@ async def test_a_change_of_settings_is_recorded_once(tmp_path: Path) -> None:
             entries = (await world.client.get("/api/v1/audit?action=settings", headers=world.admin)).json()
     assert [e["details"]["approval_ttl_s"] for e in entries["entries"]] == [60, 120]
     assert entries["entries"][1]["actor"] == "local"
+
+
+async def test_a_group_commit_chains_its_entries_and_drops_those_of_failed_jobs(tmp_path: Path) -> None:
+    from sirena.auth import audit
+    from sirena.auth.principal import now
+    from sirena.store import auth as audit_sql
+    from sirena.store.sqlite import SQLiteStore
+
+    store = SQLiteStore(f"sqlite:///{tmp_path / 'audit.db'}")
+    await store.open()
+    try:
+
+        async def job(i: int) -> str:
+            def run(conn: sqlite3.Connection) -> None:
+                audit_sql.append_audit(conn, now(), "local", "test.entry", str(i), {"i": i})
+                if i % 3 == 0:
+                    raise RuntimeError("refused after its entry")
+
+            try:
+                await store.transaction(run)
+            except RuntimeError:
+                return "failed"
+            return "kept"
+
+        for _ in range(3):  # jobs queued together commit as one group, each in its own savepoint
+            outcomes = await asyncio.gather(*(job(i) for i in range(60)))
+            assert outcomes.count("kept") == 40
+        verdict = await audit.verify(store)
+        assert verdict.ok, verdict.explain()
+        assert verdict.entries == 120
+        kept = [e.target for e in await audit.entries(store, limit=1000) if e.action == "test.entry"]
+        assert sorted(kept, key=int) == sorted([str(i) for i in range(60) if i % 3] * 3, key=int)
+    finally:
+        await store.close()

@@ -303,12 +303,27 @@ def entry_hash(seq: int, at: str, actor: str, action: str, target: str | None, d
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
+@dataclass(slots=True)
+class AuditTail:
+    """The end of the chain as one write transaction has left it, kept by a writer that commits many jobs at
+    once (``audit_tail`` on its connection): entries after the first need not read the last entry back, and
+    the head is written once, by :func:`write_audit_head` before the commit. ``last`` is ``None`` when unknown
+    (a job that appended was rolled back); ``moved`` says the head is to be written."""
+
+    last: tuple[int, str] | None = None
+    moved: bool = False
+
+
 def append_audit(
     conn: Connection, at: datetime, actor: str, action: str, target: str | None, details: Any
 ) -> AuditEntry:
     """Append one entry chained to the last one. Must run inside a write transaction, so appends serialise."""
-    last = conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
-    seq, prev = (int(last[0]) + 1, str(last[1])) if last else (1, GENESIS)
+    tail: AuditTail | None = getattr(conn, "audit_tail", None)
+    if tail is not None and tail.last is not None:
+        seq, prev = tail.last[0] + 1, tail.last[1]
+    else:
+        last = conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+        seq, prev = (int(last[0]) + 1, str(last[1])) if last else (1, GENESIS)
     when = format_time(at)
     assert when is not None
     text = canonical(details)
@@ -317,12 +332,30 @@ def append_audit(
         "INSERT INTO audit (seq, at, actor, action, target, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (seq, when, actor, action, target, text, prev, digest),
     )
-    conn.execute(
-        "INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?) "
-        "ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
-        (seq, digest),
-    )
+    if tail is None:
+        conn.execute(_SET_HEAD, (seq, digest))
+    else:
+        tail.last, tail.moved = (seq, digest), True
     return AuditEntry(seq, when, actor, action, target, text, prev, digest)
+
+
+def write_audit_head(conn: Connection, tail: AuditTail) -> None:
+    """The head as the transaction's entries left it, written once before the commit (see :class:`AuditTail`)."""
+    if not tail.moved:
+        return
+    last = tail.last
+    if last is None:
+        row = conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+        if row is None:
+            return
+        last = (int(row[0]), str(row[1]))
+    conn.execute(_SET_HEAD, last)
+
+
+_SET_HEAD = (
+    "INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?) "
+    "ON CONFLICT(id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash"
+)
 
 
 def _audit_entry(row: Sequence[Any]) -> AuditEntry:

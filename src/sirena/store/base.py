@@ -86,8 +86,19 @@ class Store(Protocol):
     def add_commit_listener(self, listener: CommitListener) -> None: ...
 
     async def write(
-        self, alert_id: str, step: Step, *, idempotency: IdempotencyKey | None = None, then: WriteHook | None = None
-    ) -> WriteResult: ...
+        self,
+        alert_id: str,
+        step: Step,
+        *,
+        idempotency: IdempotencyKey | None = None,
+        then: WriteHook | None = None,
+        new: bool = False,
+    ) -> WriteResult:
+        """Run ``step`` on the alert as committed and write what it returns. ``new``: ``alert_id`` was made for
+        this write (issuing), so there is no current alert to read and the step gets ``None``; an existing row
+        with that id makes the write fail."""
+        ...
+
     async def get_alert(self, alert_id: str) -> Alert | None: ...
     async def find_alerts(self, query: AlertQuery) -> list[Alert]: ...
     async def snapshot(self) -> Snapshot: ...

@@ -339,10 +339,16 @@ class PostgresStore:
     # -- alerts and events --------------------------------------------------------------------------------
 
     async def write(
-        self, alert_id: str, step: Step, *, idempotency: IdempotencyKey | None = None, then: WriteHook | None = None
+        self,
+        alert_id: str,
+        step: Step,
+        *,
+        idempotency: IdempotencyKey | None = None,
+        then: WriteHook | None = None,
+        new: bool = False,
     ) -> WriteResult:
         def run(conn: Connection) -> WriteResult:
-            result = _apply(conn, alert_id, step, idempotency)
+            result = _apply(conn, alert_id, step, idempotency, new=new)
             if then is not None and not result.replayed:
                 then(conn, result)
             return result

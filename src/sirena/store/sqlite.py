@@ -24,6 +24,7 @@ from sirena.domain.model import Alert, Event, EventType
 from sirena.domain.notice import LogEvent, Notice, NoticeType
 from sirena.errors import ConfigurationError, IdempotencyConflict, Unavailable
 from sirena.protocol.alert_json import alert_from_dict, alert_to_dict, dumps, format_time, parse_time
+from sirena.store.auth import AuditTail, write_audit_head
 from sirena.store.base import (
     AlertQuery,
     Appended,
@@ -39,6 +40,7 @@ from sirena.store.migrations import SQLITE as MIGRATIONS
 from sirena.store.sql import Connection
 
 T = TypeVar("T")
+C = TypeVar("C", bound=sqlite3.Connection)
 _STOP = object()
 GROUP_LIMIT = 256
 
@@ -53,7 +55,23 @@ def path_from_url(url: str) -> Path:
 
 
 def connect(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+    return _configured(sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30))
+
+
+class _WriterConnection(sqlite3.Connection):
+    """The writer's connection: while a group of jobs commits, ``audit_tail`` carries the end of the audit chain
+    from one job's entry to the next (``sirena.store.auth.append_audit``)."""
+
+    audit_tail: AuditTail | None = None
+
+
+def _writer_connection(path: Path) -> _WriterConnection:
+    return _configured(
+        sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30, factory=_WriterConnection)
+    )
+
+
+def _configured(conn: C) -> C:
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA foreign_keys=ON")
@@ -138,7 +156,7 @@ class SQLiteStore:
         self._loop = asyncio.get_running_loop()
         if self.path.parent and not self.path.parent.exists():
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = connect(self.path)
+        conn = _writer_connection(self.path)
         migrate(conn)
         self._writer = threading.Thread(target=self._write_loop, args=(conn,), name="sirena-writer", daemon=True)
         self._writer.start()
@@ -162,7 +180,7 @@ class SQLiteStore:
 
     # -- the writer ---------------------------------------------------------------------------------------
 
-    def _write_loop(self, conn: sqlite3.Connection) -> None:
+    def _write_loop(self, conn: _WriterConnection) -> None:
         try:
             while True:
                 first = self._jobs.get()
@@ -185,10 +203,12 @@ class SQLiteStore:
         finally:
             conn.close()
 
-    def _commit(self, conn: sqlite3.Connection, batch: list[_Job]) -> None:
+    def _commit(self, conn: _WriterConnection, batch: list[_Job]) -> None:
         outcomes: list[tuple[Any, BaseException | None]] = []
         events: list[LogEvent] = []
         alone = len(batch) == 1  # a job on its own needs no savepoint: its failure rolls back the transaction
+        # in a group, the audit entries follow on from each other and the chain's head is written once
+        tail = conn.audit_tail = None if alone else AuditTail()
         try:
             conn.execute("BEGIN IMMEDIATE")
             for job in batch:
@@ -198,8 +218,9 @@ class SQLiteStore:
                     result = job.fn(conn)
                 except BaseException as exc:  # the job's own failure: undo it alone
                     conn.execute("ROLLBACK" if alone else "ROLLBACK TO job")
-                    if not alone:
+                    if tail is not None:
                         conn.execute("RELEASE job")
+                        tail.last = None  # an entry it appended is gone: read the end back
                     outcomes.append((None, exc))
                     continue
                 if not alone:
@@ -211,6 +232,8 @@ class SQLiteStore:
                 elif isinstance(result, Appended):
                     events.extend(result.events)
             if conn.in_transaction:
+                if tail is not None:
+                    write_audit_head(conn, tail)
                 conn.execute("COMMIT")
         except sqlite3.Error as exc:
             with contextlib.suppress(sqlite3.Error):
@@ -218,6 +241,8 @@ class SQLiteStore:
             failure = Unavailable("error.store_unavailable", reason=str(exc))
             outcomes = [(None, failure) for _ in batch]
             events = []
+        finally:
+            conn.audit_tail = None
         # Listeners first: the live channels start on the news before the writers' callers answer.
         ordered = sorted(events, key=_by_seq) if events and self._listeners else []
         _hand_back(self._loop, self._notify, ordered, batch, outcomes)
@@ -272,10 +297,16 @@ class SQLiteStore:
     # -- alerts and events --------------------------------------------------------------------------------
 
     async def write(
-        self, alert_id: str, step: Step, *, idempotency: IdempotencyKey | None = None, then: WriteHook | None = None
+        self,
+        alert_id: str,
+        step: Step,
+        *,
+        idempotency: IdempotencyKey | None = None,
+        then: WriteHook | None = None,
+        new: bool = False,
     ) -> WriteResult:
         def run(conn: sqlite3.Connection) -> WriteResult:
-            result = _apply(conn, alert_id, step, idempotency)
+            result = _apply(conn, alert_id, step, idempotency, new=new)
             if then is not None and not result.replayed:
                 then(conn, result)
             return result
@@ -445,7 +476,9 @@ _UPSERT_ALERT = (
 )
 
 
-def _apply(conn: Connection, alert_id: str, step: Step, idem: IdempotencyKey | None) -> WriteResult:
+def _apply(
+    conn: Connection, alert_id: str, step: Step, idem: IdempotencyKey | None, *, new: bool = False
+) -> WriteResult:
     if idem is not None:
         row = conn.execute(
             "SELECT request_hash, event_seq FROM idempotency WHERE scope = ? AND key = ?",
@@ -456,7 +489,7 @@ def _apply(conn: Connection, alert_id: str, step: Step, idem: IdempotencyKey | N
                 raise IdempotencyConflict("error.idempotency_conflict", key=idem.key)
             earlier = conn.execute("SELECT seq, type, at, body FROM events WHERE seq = ?", (row[1],)).fetchone()
             return WriteResult(_event(earlier), replayed=True)
-    current = _load_alert(conn, alert_id)
+    current = None if new else _load_alert(conn, alert_id)  # a new id has no row (its version 1 would clash)
     alert, event_type = step(current)
     fields = alert_to_dict(alert)
     body = dumps(fields)  # encoded once: the alert row, its event and its version carry the same text

@@ -101,6 +101,14 @@ async def test_a_failing_hook_undoes_the_whole_write(store: Store) -> None:
     assert await store.last_seq() == 0
 
 
+async def test_a_write_for_a_new_id_never_replaces_an_alert_that_has_it(store: Store) -> None:
+    first = await store.write("A1", issue_step(), new=True)  # new: the current alert is not read
+    with pytest.raises(Exception, match=r"(?i)unique"):
+        await store.write("A1", issue_step(level=Level.YELLOW), new=True)
+    assert await store.get_alert("A1") == first.event.alert
+    assert await store.last_seq() == first.event.seq
+
+
 async def test_listeners_hear_events_in_order_once_another_connection_can_read_them(store_url: str) -> None:
     writer, reader = open_store(store_url), open_store(store_url)
     await writer.open()
