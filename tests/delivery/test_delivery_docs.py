@@ -39,6 +39,12 @@ async def test_the_standard_library_receiver_verifies_real_deliveries(hooks_api:
         assert proc.stdout is not None
         line = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode().split()
         assert line == [str(await api.runtime.store.last_seq()), "alert.issued", alert["id"], "31,14"]
+        # the end is followed by an all-clear notice (no `alert` member): the receiver takes it and goes on
+        await post(api.client, f"/api/v1/alerts/{alert['id']}/end", {}, api.auth)
+        after = await post(api.client, "/api/v1/alerts", {"regions": ["31"]}, api.auth)
+        lines = [(await asyncio.wait_for(proc.stdout.readline(), 30)).decode().split() for _ in range(3)]
+        assert [line[1] for line in lines] == ["alert.ended", "alert.all_clear", "alert.issued"]
+        assert lines[2][2] == after["id"]
     finally:
         proc.terminate()
         await proc.wait()
