@@ -235,3 +235,48 @@ async def clear(prefix: str) -> None:
     async with aiomqtt.Client("127.0.0.1", 1883, identifier=f"clean-{uuid.uuid4().hex[:8]}") as client:
         client.pending_calls_threshold = 100_000
         await asyncio.gather(*(client.publish(topic, b"", qos=1, retain=True) for topic in topics))
+
+
+async def test_bad_input_is_refused_whole_with_a_clear_problem(tmp_path: Path) -> None:
+    async with site(tmp_path) as s:
+        await s.post("/api/v1/channels", {"id": EMBASSY, "name": "Embassy", "languages": ["en", "uk"]})
+        embassy = await s.user("embassy-ca", "operator", channels=(EMBASSY,))
+        kyiv = await s.user("kyiv-ops", "operator", scopes=("31",))
+        await s.user("lviv-ops", "operator", scopes=("13",))
+
+        # an advisory that would expire before it takes effect
+        backwards = {**CLOSURE, "effective_at": "2099-01-02T00:00:00Z", "expires_at": "2099-01-01T00:00:00Z"}
+        refused = await s.client.post("/api/v1/advisories", json=backwards, headers=embassy)
+        assert (refused.status_code, refused.json()["field"]) == (422, "expires_at"), refused.text
+        assert (await s.get("/api/v1/advisories", state="all", channels=EMBASSY))["advisories"] == []
+
+        # a change may not drop one of the channel's languages, nor move the end before the start
+        advisory = await s.post("/api/v1/advisories", {**CLOSURE, "effective_at": "2099-01-01T00:00:00Z"}, embassy)
+        path = f"/api/v1/advisories/{advisory['id']}"
+        for change in ({"headline": {"en": "Closed"}}, {"expires_at": "2098-01-01T00:00:00Z"}):
+            refused = await s.client.patch(path, json=change, headers=embassy)
+            assert refused.status_code == 422 and refused.headers["content-type"] == "application/problem+json"
+        assert (await s.get(path))["version"] == 1
+
+        # subscribing to a channel that does not exist is refused, not a subscription that never hears anything
+        hook = {"url": "http://127.0.0.1:9/hook", "channels": [EMBASSY, "embasy-ca-kyiv"]}
+        refused = await s.client.post("/api/v1/webhooks", json=hook, headers=s.admin)
+        assert (refused.status_code, refused.json()["type"]) == (404, "/problems/channel-not-found")
+        assert (await s.get("/api/v1/webhooks", s.admin))["webhooks"] == []
+
+        # a coordination message about an alert that does not exist
+        message = {"to": ["lviv-ops"], "text": "Drones heading west", "alert_id": "01NOSUCHALERT"}
+        refused = await s.client.post("/api/v1/coordination", json=message, headers=kyiv)
+        assert (refused.status_code, refused.json()["type"]) == (404, "/problems/alert-not-found")
+        assert (await s.get("/api/v1/coordination", kyiv, box="outbox"))["messages"] == []
+
+        # a wrongly typed all-clear text names the field the client wrote; a huge value is not echoed whole
+        alert = await s.post("/api/v1/alerts", {"regions": ["31"]}, kyiv)
+        bad = {"all_clear": {"uk": "Відбій", "en": 5}}
+        refused = await s.client.post(f"/api/v1/alerts/{alert['id']}/end", json=bad, headers=kyiv)
+        assert (refused.status_code, refused.json()["field"]) == (422, "all_clear.en"), refused.text
+        assert {e["field"] for e in refused.json()["errors"]} == {"all_clear", "all_clear.en"}
+        assert (await s.get(f"/api/v1/alerts/{alert['id']}"))["state"] == "active"
+        huge = {**CLOSURE, "text": {"en": "a" * 100_000, "uk": "б"}}
+        refused = await s.client.post("/api/v1/advisories", json=huge, headers=embassy)
+        assert refused.status_code == 422 and len(refused.content) < 2000

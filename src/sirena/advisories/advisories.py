@@ -72,6 +72,16 @@ class Query:
     limit: int = 1000
 
 
+def _check_languages(conn: Connection, channel_id: str, headline: Mapping[str, str]) -> None:
+    """The channel exists and ``headline`` has a text in every language it asks for."""
+    channel = sql.get_channel(conn, channel_id)
+    if channel is None:
+        raise ChannelNotFound("advisories.error.channel_not_found", channel=channel_id)
+    missing = [lang for lang in channel["languages"] if lang not in headline]
+    if missing:
+        raise ValidationFailed("advisories.error.languages", field="headline", value=missing[0], channel=channel_id)
+
+
 class AdvisoryDesk:
     def __init__(self, store: object, registry: RegionRegistry, clock: Clock) -> None:
         self.sql = sql_store(store)
@@ -97,6 +107,8 @@ class AdvisoryDesk:
             raise ValidationFailed("error.validation_field", field="regions", reason="a public advisory needs regions")
         if draft.expires_at is not None and draft.expires_at <= moment:
             raise ValidationFailed("error.validation_field", field="expires_at", reason="already past")
+        if draft.expires_at is not None and draft.expires_at <= (draft.effective_at or moment):
+            raise ValidationFailed("error.validation_field", field="expires_at", reason="not after effective_at")
         headline = _texts(draft.headline, "headline", required=True)
         self.authorise(who, ISSUE, draft.channel, regions)
         advisory_id = new_id(moment)
@@ -123,14 +135,7 @@ class AdvisoryDesk:
 
         def run(conn: Connection) -> Appended:
             if draft.channel is not None:
-                channel = sql.get_channel(conn, draft.channel)
-                if channel is None:
-                    raise ChannelNotFound("advisories.error.channel_not_found", channel=draft.channel)
-                missing = [lang for lang in channel["languages"] if lang not in advisory["headline"]]
-                if missing:
-                    raise ValidationFailed(
-                        "advisories.error.languages", field="headline", value=missing[0], channel=draft.channel
-                    )
+                _check_languages(conn, draft.channel, advisory["headline"])
             notice = sql.append_notice(conn, NoticeType.ADVISORY_ISSUED, advisory_id, moment, advisory)
             sql.save_advisory(conn, advisory, notice.seq)
             audit(conn, moment, who, ISSUE, f"advisory:{advisory_id}", _summary(advisory, notice.seq))
@@ -165,8 +170,15 @@ class AdvisoryDesk:
             if text is not None:
                 nxt["text"] = text
             if changes.expires_at is not None:
+                effective = parse_time(current["effective_at"])
+                if effective is not None and changes.expires_at <= effective:
+                    raise ValidationFailed(
+                        "error.validation_field", field="expires_at", reason="not after effective_at"
+                    )
                 nxt["expires_at"] = stamp(changes.expires_at)
             self.authorise(who, UPDATE, current["channel"], [*current["regions"], *nxt["regions"]])
+            if headline is not None and current["channel"] is not None:
+                _check_languages(conn, current["channel"], nxt["headline"])
             nxt["version"] = int(current["version"]) + 1
             nxt["updated_at"] = stamp(moment)
             notice = sql.append_notice(conn, NoticeType.ADVISORY_UPDATED, advisory_id, moment, nxt)

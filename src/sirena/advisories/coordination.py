@@ -29,7 +29,7 @@ from sirena.auth.principal import Principal, Role
 from sirena.auth.storage import sql_store
 from sirena.domain.model import Status
 from sirena.domain.notice import Notice, NoticeType
-from sirena.errors import ValidationFailed
+from sirena.errors import AlertNotFound, ValidationFailed
 from sirena.ids import new_id
 from sirena.protocol.alert_json import parse_time
 from sirena.store import advisories as sql
@@ -37,6 +37,7 @@ from sirena.store import auth as sql_auth
 from sirena.store.auth import UserRecord
 from sirena.store.base import Appended
 from sirena.store.sql import Connection
+from sirena.store.sqlite import _load_alert
 
 SEND, READ, ACK, ESCALATE = (
     "coordination.send",
@@ -130,6 +131,8 @@ class CoordinationLine:
                 user = sql_auth.user_by_name(conn, name)
                 if user is None or user.disabled_at is not None:
                     raise ValidationFailed("advisories.error.unknown_addressee", field="to", value=name)
+            if alert_id is not None and _load_alert(conn, alert_id) is None:
+                raise AlertNotFound("error.alert_not_found", alert_id=alert_id)
             sql.insert_message(conn, message, first)
             full = self._load(conn, message_id)
             notice = sql.append_notice(conn, NoticeType.COORDINATION_SENT, message_id, moment, full)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -42,9 +44,29 @@ def render(error: errors.SirenaError, request: Request, headers: dict[str, str] 
     return JSONResponse(body, status_code=error.status, media_type=MEDIA_TYPE, headers=headers)
 
 
-def _field(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc if p not in {"body", "query", "path", "header"}]
-    return ".".join(parts) or "body"
+MAX_VALUE_CHARS = 200
+"""A rejected value is echoed up to this length (then ``…``): a huge text is not sent back whole."""
+
+# pydantic names the member of a union it tried in the location (``dict[str,str]``, ``function-after[...]``,
+# ``bool`` for ``bool | dict[...]``); a client knows the field by its own name only
+_TYPE_TAG = re.compile(r"^[a-z][\w-]*\[.*\]$")
+_SCALAR_TAGS = {"bool": "bool_", "str": "string_", "int": "int_", "float": "float_", "none": "none_"}
+
+
+def _location(issue: Mapping[str, Any]) -> list[str]:
+    loc = [str(p) for p in issue.get("loc", ()) if p not in {"body", "query", "path", "header"}]
+    loc = [p for p in loc if not _TYPE_TAG.match(p)]
+    tag = _SCALAR_TAGS.get(loc[-1]) if loc else None
+    if tag is not None and str(issue.get("type", "")).startswith(tag):
+        loc.pop()
+    return loc
+
+
+def _echo(value: Any) -> Any:
+    shown = value if isinstance(value, str | int | float | bool) or value is None else str(value)
+    if isinstance(shown, str) and len(shown) > MAX_VALUE_CHARS:
+        return shown[:MAX_VALUE_CHARS] + "…"
+    return shown
 
 
 def from_validation(exc: RequestValidationError) -> errors.SirenaError:
@@ -52,16 +74,19 @@ def from_validation(exc: RequestValidationError) -> errors.SirenaError:
     if any(issue.get("type") == "json_invalid" for issue in issues):
         return errors.MalformedJSON("error.malformed_json")
     listed = []
+    depth = []
     for issue in issues:
-        value = issue.get("input")
+        loc = _location(issue)
+        depth.append((loc[:1], len(loc)))
         listed.append(
-            {
-                "field": _field(tuple(issue.get("loc", ()))),
-                "value": value if isinstance(value, str | int | float | bool) or value is None else str(value),
-                "reason": str(issue.get("msg", "")),
-            }
+            {"field": ".".join(loc) or "body", "value": _echo(issue.get("input")), "reason": str(issue.get("msg", ""))}
         )
-    first = listed[0] if listed else {"field": "body", "value": None, "reason": ""}
+    first: dict[str, Any] = {"field": "body", "value": None, "reason": ""}
+    if listed:
+        # of the issues about the first field, the one that went deepest: for a union, the member that was meant
+        top = depth[0][0]
+        chosen = max((i for i in range(len(listed)) if depth[i][0] == top), key=lambda i: (depth[i][1], -i))
+        first = listed[chosen]
     return errors.ValidationFailed(
         "error.validation_field", field=first["field"], reason=first["reason"], errors=listed
     )

@@ -3,7 +3,7 @@ live stream, WebSocket, webhooks and push take ``channels``; MQTT has ``<prefix>
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
 
@@ -21,6 +21,7 @@ from sirena.cap.storage import sql as cap_sql
 from sirena.domain.model import Status
 from sirena.errors import Forbidden
 from sirena.protocol.cap.atom import MIME_ATOM
+from sirena.runtime import Runtime
 from sirena.store import cap as sql_cap
 from sirena.web.deps import enums, require_principal, runtime, split
 from sirena.web.routes.cap import conditional
@@ -50,6 +51,15 @@ def statuses_of(value: str | None) -> frozenset[Status]:
 def channels_of(value: str | None) -> tuple[str, ...]:
     """``?channels=a,b`` checked (ids as ``sirena user add --channel`` takes them)."""
     return tuple(check_channel_id(c, "channels") for c in split(value) or ())
+
+
+async def existing_channels(rt: Runtime, ids: Iterable[str]) -> tuple[str, ...]:
+    """``ids`` checked, each once; an unknown channel is ``404 channel-not-found``, so that a misspelt channel is
+    not a subscription that silently never receives anything."""
+    checked = tuple(dict.fromkeys(check_channel_id(c, "channels") for c in ids))
+    for channel_id in checked:
+        await rt.advisories.channels.get(channel_id)
+    return checked
 
 
 class ChannelIn(BaseModel):

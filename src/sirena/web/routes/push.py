@@ -9,13 +9,13 @@ from fastapi import APIRouter, Body, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from sirena.advisories.channels import check_channel_id
 from sirena.delivery.errors import ChannelDisabled
 from sirena.delivery.push import Place, WebPush
 from sirena.domain.model import Status
 from sirena.protocol.alert_json import format_time
 from sirena.store.delivery import PushRecord
 from sirena.web.deps import check_regions, enums, runtime
+from sirena.web.routes.channels import existing_channels
 
 router = APIRouter(prefix="/api/v1/push", tags=["push"])
 
@@ -97,7 +97,7 @@ async def subscribe(request: Request, body: Annotated[PushIn, Body()]) -> JSONRe
         regions=body.regions,
         places=[Place(p.lat, p.lon) for p in body.places],
         statuses=statuses,
-        channels=tuple(dict.fromkeys(check_channel_id(c, "channels") for c in body.channels)),
+        channels=await existing_channels(rt, body.channels),
         lang=body.lang,
     )
     return JSONResponse(push_json(record), status_code=201 if created else 200)

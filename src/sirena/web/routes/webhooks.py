@@ -21,6 +21,7 @@ from sirena.runtime import Runtime
 from sirena.store.base import TokenRecord
 from sirena.store.delivery import Attempt, WebhookMessage, WebhookSubscription
 from sirena.web.deps import check_regions, enums, require_token, runtime
+from sirena.web.routes.channels import existing_channels
 from sirena.web.routes.push import PlaceIn
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"])
@@ -140,6 +141,7 @@ async def create_webhook(
     (Standard Webhooks headers `webhook-id`, `webhook-timestamp`, `webhook-signature`). The secret is shown only
     in this response."""
     rt, hooks = _webhooks(request)
+    await existing_channels(rt, body.channels)
     flt, extra = _placed(rt, _filter(rt, body), [(p.lat, p.lon) for p in body.places])
     spec = WebhookSpec(url=body.url, filter=flt, owner=token.owner or f"token:{token.name}", extra=extra)
     sub = await hooks.subscribe(spec)
