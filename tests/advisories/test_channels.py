@@ -276,6 +276,8 @@ async def test_bad_input_is_refused_whole_with_a_clear_problem(tmp_path: Path) -
         refused = await s.client.post(f"/api/v1/alerts/{alert['id']}/end", json=bad, headers=kyiv)
         assert (refused.status_code, refused.json()["field"]) == (422, "all_clear.en"), refused.text
         assert {e["field"] for e in refused.json()["errors"]} == {"all_clear", "all_clear.en"}
+        said_no = await s.client.post(f"/api/v1/alerts/{alert['id']}/end", json={"all_clear": "no"}, headers=kyiv)
+        assert (said_no.status_code, said_no.json()["field"]) == (422, "all_clear"), said_no.text
         assert (await s.get(f"/api/v1/alerts/{alert['id']}"))["state"] == "active"
         huge = {**CLOSURE, "text": {"en": "a" * 100_000, "uk": "б"}}
         refused = await s.client.post("/api/v1/advisories", json=huge, headers=embassy)

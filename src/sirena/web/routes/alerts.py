@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from sirena.auth.policy import Action, ApprovalNeeded
 from sirena.auth.principal import Principal
@@ -114,7 +114,8 @@ class EndIn(BaseModel):
     all-clear is sent unless `SIRENA_ALL_CLEAR_ON_END` is `false`."""
 
     model_config = ConfigDict(extra="forbid")
-    all_clear: bool | Texts | None = None
+    # strict: "no" or 0 is a mistake to report, not a quiet way to send no all-clear
+    all_clear: StrictBool | Texts | None = None
 
 
 @router.post("/{alert_id}/end", summary="End an alert: the threat is over")
