@@ -264,6 +264,12 @@ async def test_bad_input_is_refused_whole_with_a_clear_problem(tmp_path: Path) -
         assert (refused.status_code, refused.json()["type"]) == (404, "/problems/channel-not-found")
         assert (await s.get("/api/v1/webhooks", s.admin))["webhooks"] == []
 
+        # a WebSocket message it cannot use: the error says what may be sent, channels included
+        async with connect(s.base.replace("http://", "ws://") + "/api/v1/ws") as ws:
+            await ws.send("not json")
+            frame = json.loads(await ws.recv())
+        assert frame["type"] == "error" and '"channels"' in frame["problem"]["detail"], frame
+
         # a coordination message about an alert that does not exist
         message = {"to": ["lviv-ops"], "text": "Drones heading west", "alert_id": "01NOSUCHALERT"}
         refused = await s.client.post("/api/v1/coordination", json=message, headers=kyiv)
