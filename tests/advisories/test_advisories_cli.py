@@ -31,3 +31,13 @@ def test_end_with_an_all_clear_and_tail(tmp_path: Path) -> None:
     assert "оголошено відбій" in lines[7] and "Відбій: Повітряна тривога · м. Київ" in lines[7]
     english = ok(runner, "tail", "--after", "3", "--once", *db).splitlines()[0]
     assert "all clear" in english and "All clear: Air-raid alert" in english
+
+
+def test_user_add_notes_a_channel_that_does_not_exist_yet(tmp_path: Path) -> None:
+    runner, db = CliRunner(), ["--database-url", f"sqlite:///{tmp_path / 'cli.db'}"]
+    result = runner.invoke(main, ["user", "add", "embassy-ca", "--role", "operator", "--channel", "embassy-ca", *db])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == "user embassy-ca added (operator)"
+    assert "no channel embassy-ca yet" in result.stderr
+    listed = ok(runner, "user", "list", *db)
+    assert "embassy-ca" in listed  # granted all the same

@@ -9,8 +9,10 @@ import click
 from sirena import messages
 from sirena.auth import accounts
 from sirena.auth.principal import Role
+from sirena.auth.storage import sql_store
 from sirena.cli.core import database_option, main, opened, run, settings_from
 from sirena.protocol.alert_json import format_time
+from sirena.store import advisories as sql
 
 
 @main.group()
@@ -47,14 +49,18 @@ def user_add(
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
 
-    async def go() -> None:
+    async def go() -> list[str]:
         async with opened(settings_from(database_url=database_url)) as (store, service):
             await accounts.add_user(
                 store, service.registry, name, role, scopes=scopes, channels=channels, password=password
             )
+            found = await sql_store(store).read(lambda conn: [c for c in channels if sql.get_channel(conn, c)])
+            return [c for c in channels if c not in found]
 
-    run(go())
+    missing = run(go())
     click.echo(messages.t("user.added", name=name, role=role))
+    for channel in missing:  # granted all the same: the channel may be created next
+        click.echo(messages.t("user.channel_missing", channel=channel), err=True)
 
 
 @user.command("list")
