@@ -45,7 +45,7 @@ def bus_health(rt: Runtime) -> dict[str, Any]:
     if callable(report):
         found: dict[str, Any] = report()
         return found
-    return {"status": "ok", "kind": type(rt.bus).__name__}
+    return {"status": "ok", "kind": rt.settings.bus_url.partition(":")[0] or "memory"}  # the in-process bus
 
 
 @router.get("/livez", summary="Liveness: the process answers")
