@@ -19,12 +19,12 @@ from shapely.geometry.base import BaseGeometry
 from sirena import domain
 from sirena.auth.audit import Recorder
 from sirena.auth.storage import sql_store
-from sirena.domain.lifecycle import Transition
+from sirena.domain.lifecycle import Resolved, Transition
 from sirena.domain.model import Alert, AlertChanges, AlertDraft, AlertState, Circle, Status, Target
 from sirena.domain.state import RegionState
 from sirena.domain.texts import retraction_instruction
 from sirena.errors import AlertNotFound, UnknownRegion, ValidationFailed
-from sirena.ids import new_id
+from sirena.ids import new_id, new_ids
 from sirena.regions import RegionRegistry
 from sirena.store.base import AlertQuery, IdempotencyKey, Store, WriteHook, WriteResult
 from sirena.targeting.shelter_time import TimeToShelter
@@ -98,12 +98,16 @@ class AlertService:
         shelter_s = draft.time_to_shelter_s
         if shelter_s is None:  # the shortest time anywhere in the area, from the region table
             shelter_s = self.time_to_shelter.for_regions(regions + partial)
-        draft = dataclasses.replace(draft, regions=regions, partial_regions=partial, time_to_shelter_s=shelter_s)
+        resolved = (regions, partial, shelter_s)
         now = self.clock()
         alert_id = new_id(now)
         ctx = ctx or Recorder(draft.issuer, "alert.issue")
         return await self._write(
-            alert_id, ctx, lambda _current: domain.issue(draft, alert_id=alert_id, now=now), idempotency, new=True
+            alert_id,
+            ctx,
+            lambda _current: domain.issue(draft, alert_id=alert_id, now=now, resolved=resolved),
+            idempotency,
+            new=True,
         )
 
     async def issue_many(self, drafts: Sequence[AlertDraft], *, actor: str = LOCAL) -> list[WriteResult]:
@@ -115,13 +119,18 @@ class AlertService:
 
         now = self.clock()
         transitions: list[Transition] = []
-        for draft in drafts:
-            regions, partial = self.resolve(draft.target)
-            shelter_s = draft.time_to_shelter_s
-            if shelter_s is None:
-                shelter_s = self.time_to_shelter.for_regions(regions + partial)
-            draft = dataclasses.replace(draft, regions=regions, partial_regions=partial, time_to_shelter_s=shelter_s)
-            transitions.append(domain.issue(draft, alert_id=new_id(now), now=now))
+        known: dict[tuple[str, ...], Resolved] = {}  # region ids already checked in this batch, and their times
+        for draft, alert_id in zip(drafts, new_ids(now, len(drafts)), strict=True):
+            named = draft.target.regions  # when named, they alone decide the target's regions
+            resolved = known.get(named) if named else None
+            if resolved is None:
+                regions, partial = self.resolve(draft.target)
+                resolved = (regions, partial, self.time_to_shelter.for_regions(regions + partial))
+                if named:
+                    known[named] = resolved
+            if draft.time_to_shelter_s is not None:
+                resolved = (resolved[0], resolved[1], draft.time_to_shelter_s)
+            transitions.append(domain.issue(draft, alert_id=alert_id, now=now, resolved=resolved))
 
         def run(conn: Any) -> Any:
             appended = batch.insert_new(conn, transitions)

@@ -20,21 +20,27 @@ from sirena.domain.model import (
 from sirena.domain.texts import default_headline
 from sirena.errors import InvalidTransition
 
+Resolved = tuple[tuple[str, ...], tuple[str, ...], int | None]
+"""An alert's regions, partial regions and time to shelter in seconds, as the service resolved them."""
+
 
 class Transition(NamedTuple):
     alert: Alert
     event: EventType
 
 
-def issue(draft: AlertDraft, *, alert_id: str, now: datetime) -> Transition:
+def issue(draft: AlertDraft, *, alert_id: str, now: datetime, resolved: Resolved | None = None) -> Transition:
+    """The first version of an alert; ``resolved`` (regions, partial regions, time to shelter) stands for the
+    draft's own when the caller worked them out, sparing a copy of the draft."""
     started = draft.started_at or now
+    regions, partial, shelter_s = resolved or (draft.regions, draft.partial_regions, draft.time_to_shelter_s)
     alert = Alert(
         id=alert_id,
         version=1,
         state=AlertState.ACTIVE,
         target=draft.target,
-        regions=draft.regions,
-        partial_regions=draft.partial_regions,
+        regions=regions,
+        partial_regions=partial,
         kind=draft.kind,
         level=draft.level,
         status=draft.status,
@@ -45,7 +51,7 @@ def issue(draft: AlertDraft, *, alert_id: str, now: datetime) -> Transition:
         expires_at=draft.expires_at,
         headline=dict(draft.headline) or default_headline(draft.kind, draft.status),
         instruction=dict(draft.instruction),
-        time_to_shelter_s=draft.time_to_shelter_s,
+        time_to_shelter_s=shelter_s,
         source=draft.source,
     )
     return Transition(alert, EventType.ISSUED)

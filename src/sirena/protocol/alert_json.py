@@ -26,10 +26,25 @@ from sirena.domain.model import (
 )
 from sirena.domain.notice import LogEvent, Notice, NoticeType
 
+_FORMATTED: dict[datetime, str] = {}
+"""Recently formatted UTC times: the alerts of a batch (and an alert's start and last change) share them."""
+_FORMATTED_LIMIT = 256
+
 
 def format_time(value: datetime | None) -> str | None:
     if value is None:
         return None
+    if value.tzinfo is not UTC:
+        return _format_time(value)
+    text = _FORMATTED.get(value)
+    if text is None:
+        if len(_FORMATTED) >= _FORMATTED_LIMIT:
+            _FORMATTED.clear()
+        text = _FORMATTED[value] = _format_time(value)
+    return text
+
+
+def _format_time(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
@@ -132,6 +147,10 @@ def log_event_from_dict(data: Mapping[str, Any], *, at: datetime | None = None) 
     return Notice(seq=int(data["seq"]), type=kind, at=moment, body=dict(data[kind.member]))
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def dumps(value: Any) -> str:
-    """Compact JSON with non-ASCII text kept readable."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    """Compact JSON with non-ASCII text kept readable (one encoder made once: ``json.dumps`` with options builds
+    a new one every call)."""
+    return _ENCODER.encode(value)
