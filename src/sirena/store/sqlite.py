@@ -15,7 +15,6 @@ import queue
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -144,7 +143,8 @@ class SQLiteStore:
         self._listeners: list[CommitListener] = []
         self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
-        self._pool: ThreadPoolExecutor | None = None
+        self._reads: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._reader_threads: list[threading.Thread] = []
         self._local = threading.local()
         self._reader_conns: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -160,16 +160,24 @@ class SQLiteStore:
         migrate(conn)
         self._writer = threading.Thread(target=self._write_loop, args=(conn,), name="sirena-writer", daemon=True)
         self._writer.start()
-        self._pool = ThreadPoolExecutor(self._readers, thread_name_prefix="sirena-reader")
+        self._reader_threads = [
+            threading.Thread(target=self._read_loop, name=f"sirena-reader_{i}", daemon=True)
+            for i in range(self._readers)
+        ]
+        for thread in self._reader_threads:
+            thread.start()
 
     async def close(self) -> None:
         if self._writer is not None:
             self._jobs.put(_STOP)
             await asyncio.to_thread(self._writer.join)
             self._writer = None
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
+        if self._reader_threads:
+            threads, self._reader_threads = self._reader_threads, []
+            for _ in threads:  # after the reads already queued
+                self._reads.put(_STOP)
+            for thread in threads:
+                thread.join()
         with self._lock:
             for conn in self._reader_conns:
                 conn.close()
@@ -271,18 +279,32 @@ class SQLiteStore:
                 self._reader_conns.append(conn)
         return conn
 
-    async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        if self._pool is None:
-            raise Unavailable("error.store_closed")
-        loop = asyncio.get_running_loop()
-
-        def run() -> T:
+    def _read_loop(self) -> None:
+        """A reader thread: runs reads in the order they came and answers each on its caller's loop (one
+        wake-up of the loop a read, with none of an executor's futures to chain)."""
+        while True:
+            job = self._reads.get()
+            if job is _STOP:
+                return
+            result: Any = None
+            error: BaseException | None = None
             try:
-                return fn(self._reader())
+                result = job.fn(self._reader())
             except sqlite3.Error as exc:
-                raise Unavailable("error.store_unavailable", reason=str(exc)) from exc
+                error = Unavailable("error.store_unavailable", reason=str(exc))
+                error.__cause__ = exc
+            except BaseException as exc:  # the read's own failure, for its caller
+                error = exc
+            with contextlib.suppress(RuntimeError):  # the caller's loop is closed: nobody waits for the answer
+                job.loop.call_soon_threadsafe(_resolve, job.future, result, error)
 
-        return await loop.run_in_executor(self._pool, run)
+    async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        if not self._reader_threads:
+            raise Unavailable("error.store_closed")
+        job = _Job(fn, asyncio.get_running_loop())
+        self._reads.put(job)
+        result: T = await job.future
+        return result
 
     async def transaction(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn`` on the writer connection inside a transaction (a savepoint within a group commit).
