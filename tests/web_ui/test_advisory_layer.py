@@ -71,6 +71,14 @@ async def test_advisories_reports_and_the_all_clear_on_the_map(open_page: OpenPa
     await expect(items.first).to_contain_text("Ймовірна атака найближчим часом: Вночі очікується масована атака")
     await expect(clear).to_contain_text("Відбій: Повітряна тривога")
 
+    again = await site.issue(regions=["14"])  # a new alert there: the all-clear no longer shows over it
+    await expect(page.locator('#map [data-region="14"]').first).to_have_attribute("data-state", "alert")
+    await expect(page.locator(f'#map .all-clear-area[data-for="{alert["id"]}"]')).to_have_count(0)
+    await expect(clear).to_have_count(0)
+    await post(site, f"/api/v1/alerts/{again['id']}/end", {}, status=200)  # and its own all-clear takes over
+    await expect(page.locator(f'#map .all-clear-area[data-for="{again["id"]}"]')).to_have_count(1)
+    await expect(page.locator(f'#map .all-clear-area[data-for="{alert["id"]}"]')).to_have_count(1)
+
 
 async def test_ending_from_the_console_sends_the_all_clear(open_page: OpenPage, site: Site) -> None:
     public = await open_page("/")

@@ -14,6 +14,7 @@
   const [west, north, kx, scale] = svg.dataset.projection.split(",").map(Number);
   let rows = null;
   let data = { advisories: [], reports: [], clears: [] };
+  let states = {}; // the map's region states: an all-clear is not drawn over a region under alert again
   let source = null;
 
   const statuses = () => (drills && drills.checked ? "all" : "actual");
@@ -102,8 +103,10 @@
       items.push(item("report", text, S.time(r.observed_at), { "data-report": r.id }));
     }
     for (const c of data.clears) {
+      const clear = c.regions.filter((id) => !(states[id] && states[id].state === "alert"));
+      if (!clear.length) continue; // every region of it is under alert again
       const label = pick(c.headline);
-      marks.push(...outlines(c.regions, "all-clear-area", c.alert_id, `${label}: ${pick(c.text)}`));
+      marks.push(...outlines(clear, "all-clear-area", c.alert_id, `${label}: ${pick(c.text)}`));
       items.push(item("all-clear", label, pick(c.text), { "data-all-clear": c.alert_id }));
     }
     g.replaceChildren(g.querySelector("defs"), ...marks);
@@ -134,6 +137,11 @@
     }
     source.addEventListener("snapshot", () => load()); // (re)connected: catch up
   }
+
+  document.addEventListener("sirena:states", (event) => {
+    states = event.detail || {};
+    if (data.clears.length) draw();
+  });
 
   let started = false;
   document.addEventListener("sirena:texts", () => {

@@ -70,6 +70,7 @@
     renderPlaces();
     const drills = live.list().some((a) => a.status !== "actual");
     $("exercise-banner").hidden = !(exercises && drills);
+    document.dispatchEvent(new CustomEvent("sirena:states", { detail: states })); // for layers drawn by their own scripts
   }
 
   function drawnRegions() {
