@@ -169,7 +169,8 @@ def test_serve_on_a_port_another_program_holds_is_one_line_and_non_zero(
     cli: tuple[CliRunner, list[str]], workers: str
 ) -> None:
     runner, db = cli
-    with socket.socket() as taken:
+    with socket.socket() as taken:  # as another `sirena serve --workers` holds it: SO_REUSEPORT must not let us in
+        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = str(taken.getsockname()[1])

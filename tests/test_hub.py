@@ -7,6 +7,8 @@ import gc
 import socket
 from datetime import UTC, datetime
 
+import pytest
+
 from sirena import domain
 from sirena.domain import AlertDraft, Event, Status, Target
 from sirena.regions import load_builtin
@@ -92,3 +94,29 @@ async def test_garbage_collection_waits_while_a_fan_out_is_written_and_resumes_a
         for ours, theirs in pairs:
             ours.close()
             theirs.close()
+
+
+class _Broken(EventFilter):
+    def accepts(self, event: object) -> bool:  # type: ignore[override]
+        raise RuntimeError("a filter that fails")
+
+
+async def test_garbage_collection_is_not_left_off_when_a_publish_fails() -> None:
+    loop = asyncio.get_running_loop()
+    ours, theirs = socket.socketpair()
+    try:
+        hub = Hub(gc_hold=True)
+        transport, _protocol = await loop.connect_accepted_socket(asyncio.Protocol, ours.dup())
+        good = EventFilter.build(load_builtin("ua"))
+        hub.go_live(hub.attach(transport, good), 0)  # type: ignore[arg-type]
+        hub.attach(transport, _Broken(statuses=good.statuses, regions=good.regions))  # type: ignore[arg-type]
+        assert gc.isenabled()
+        with pytest.raises(RuntimeError):
+            hub.publish(event(1))  # a client catching up, whose filter fails
+        assert gc.isenabled()
+        hub.close()
+        await asyncio.sleep(0)
+    finally:
+        gc.enable()
+        ours.close()
+        theirs.close()

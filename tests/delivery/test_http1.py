@@ -4,6 +4,7 @@ read to a limit, chunked answers, refusals, against real sockets on loopback."""
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator, Callable
 
 import pytest
@@ -142,3 +143,24 @@ async def test_an_answer_that_does_not_come_in_time_is_a_timeout(
     assert (await post(conn, server.url)).status == 200  # on a new connection: the late answer is not taken
     await conn.close()
     assert server.connections == 2
+
+
+async def test_a_connection_that_is_not_made_in_time_is_a_timeout() -> None:
+    with socket.socket() as full:  # listening, never accepting, its queue filled: the next connect hangs
+        full.bind(("127.0.0.1", 0))
+        full.listen(0)
+        filler = socket.create_connection(full.getsockname())
+        try:
+            conn = http1.Connection()
+            with pytest.raises(TimeoutError):  # not a connection error without a reason
+                await conn.post(
+                    f"http://127.0.0.1:{full.getsockname()[1]}/",
+                    b"{}",
+                    {},
+                    read_limit=10,
+                    allow_private=True,
+                    limit_s=0.3,
+                )
+            await conn.close()
+        finally:
+            filler.close()

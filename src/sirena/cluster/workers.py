@@ -123,16 +123,11 @@ def check_port(settings: Settings) -> None:
 
     if settings.port == 0:
         return
-    try:
-        if settings.workers > 1:
-            listening_socket(settings.host, settings.port).close()
-        else:
-            family, kind, proto, _, address = socket.getaddrinfo(settings.host, settings.port, type=socket.SOCK_STREAM)[
-                0
-            ]
-            with socket.socket(family, kind, proto) as probe:
-                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
-                probe.bind(address)
+    try:  # a plain bind, without SO_REUSEPORT: it fails also against another server's workers sharing the port
+        family, kind, proto, _, address = socket.getaddrinfo(settings.host, settings.port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            probe.bind(address)
     except OSError as exc:
         raise ConfigurationError(
             "error.serve_bind", host=settings.host, port=settings.port, reason=exc.strerror or str(exc)

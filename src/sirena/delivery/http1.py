@@ -249,6 +249,8 @@ class Connection:
                 _, protocol = await loop.create_connection(
                     _Protocol, str(ip), port, ssl=tls, server_hostname=host if tls else None
                 )
+        except TimeoutError:
+            raise  # the attempt's time limit (an OSError too, since Python 3.11): recorded as a timeout
         except OSError as exc:
             raise HTTPFailure(f"ConnectError: {exc}") from exc
         self._protocol = protocol

@@ -255,6 +255,14 @@ class Hub:
         if self.direct and self.gc_hold and not self._gc_held and gc.isenabled():
             gc.disable()
             self._gc_held = True
+        try:
+            self._publish(event)
+        except BaseException:
+            if not self._scheduled:  # nothing left to write that would release it
+                self._release_gc()
+            raise
+
+    def _publish(self, event: LogEvent) -> None:
         frames = _Frames(event)
         released: list[DirectClient] = []
         for catching in tuple(self.catching):
@@ -293,7 +301,7 @@ class Hub:
         try:
             self._write_slices(budget)
         finally:
-            if not self._slices:
+            if not self._slices or not self._scheduled:  # done, or stopped by an error with nothing scheduled
                 self._release_gc()
 
     def _write_slices(self, budget: float) -> None:
