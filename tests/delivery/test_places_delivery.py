@@ -99,6 +99,7 @@ async def test_a_push_place_gets_a_notification_naming_its_nearest_shelters(tmp_
                 "distance_m": round(haversine_m(50.401, 30.53, 50.4005, 30.53)),
             }
             assert len(nearby["shelters"]) == 3
+            assert placed["body"].endswith("\nNearest shelter: Сховище школи, 56 m")  # the line the phone shows
             assert nearby["url"] == "/api/v1/shelters/nearest?lat=50.401000&lon=30.530000&limit=3"
             assert "nearby" not in payloads["regions-only"]  # no place: nothing to be near
     finally:

@@ -151,6 +151,25 @@ def ends_without_its_all_clear(events: Sequence[LogEvent]) -> bool:
     return last is not None and not isinstance(last, Notice) and last.type is EventType.ENDED
 
 
+def with_nearest_shelter(payload: dict[str, Any], lang: str) -> dict[str, Any]:
+    """``payload`` whose body also names the nearest shelter of its ``nearby`` member (the line the phone shows),
+    when there is one and it still fits in one push message."""
+    shelters = (payload.get("nearby") or {}).get("shelters") or []
+    if not shelters:
+        return payload
+    first = shelters[0]
+    metres = float(first["distance_m"])
+    distance = (
+        messages.t("web.shelters.metres", lang, m=round(metres))
+        if metres < 1000
+        else messages.t("web.shelters.km", lang, km=f"{metres / 1000:.1f}")
+    )
+    name = first.get("name") or messages.t("web.shelters.unnamed", lang)
+    line = messages.t("delivery.push.nearest_shelter", lang, name=name, distance=distance)
+    longer = {**payload, "body": f"{payload['body']}\n{line}" if payload.get("body") else line}
+    return longer if len(encode(longer)) <= MAX_PLAINTEXT else payload
+
+
 def topic(event: LogEvent) -> str:
     """RFC 8030 ``Topic`` (at most 32 URL-safe characters): a newer message on the same topic replaces an older one
     not yet delivered."""

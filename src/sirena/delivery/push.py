@@ -360,6 +360,7 @@ class WebPush:
         if self.nearby is not None:
             near = await self.nearby.for_event(event, record.filter)
             nearby.attach(body, near, notification.MAX_PLAINTEXT, notification.encode)
+            body = notification.with_nearest_shelter(body, record.lang)
         payload = notification.encode(body)
         status = await self.send(record, payload, event)
         if status in RETRIABLE or status is None:
