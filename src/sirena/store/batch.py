@@ -16,6 +16,27 @@ from sirena.store.base import Appended, WriteResult
 from sirena.store.sql import Connection
 
 
+def alert_row(alert: Alert) -> tuple[tuple[object, ...], str, str]:
+    """An alert's row in ``alerts`` (id, version, state, status, kind, source, started_at, updated_at, ended_at,
+    body), with its JSON body, encoded once for the row and its event, and its update time as stored."""
+    fields = alert_to_dict(alert)
+    body = dumps(fields)
+    updated: str = fields["updated_at"]
+    row = (
+        alert.id,
+        alert.version,
+        fields["state"],
+        fields["status"],
+        fields["kind"],
+        fields["source"],
+        fields["started_at"],
+        updated,
+        fields["ended_at"],
+        body,
+    )
+    return row, body, updated
+
+
 def insert_new(conn: Connection, transitions: Sequence[tuple[Alert, EventType]]) -> Appended:
     """Write alerts that do not exist yet (an existing id fails the whole batch)."""
     row = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()
@@ -27,23 +48,8 @@ def insert_new(conn: Connection, transitions: Sequence[tuple[Alert, EventType]])
     results: list[WriteResult] = []
     for alert, event_type in transitions:
         seq += 1
-        fields = alert_to_dict(alert)
-        body = dumps(fields)  # encoded once, for the alert row and its event
-        updated = fields["updated_at"]
-        alerts.append(
-            (
-                alert.id,
-                alert.version,
-                fields["state"],
-                fields["status"],
-                fields["kind"],
-                fields["source"],
-                fields["started_at"],
-                updated,
-                fields["ended_at"],
-                body,
-            )
-        )
+        row, body, updated = alert_row(alert)
+        alerts.append(row)
         regions.extend((alert.id, r, 0) for r in alert.regions)
         regions.extend((alert.id, r, 1) for r in alert.partial_regions if r not in alert.regions)
         events.append((seq, event_type.value, alert.id, updated, body))

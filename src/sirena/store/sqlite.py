@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 from sirena.domain.model import Alert, Event, EventType
 from sirena.domain.notice import LogEvent, Notice, NoticeType
 from sirena.errors import ConfigurationError, IdempotencyConflict, Unavailable
-from sirena.protocol.alert_json import alert_from_dict, alert_to_dict, dumps, format_time, parse_time
+from sirena.protocol.alert_json import alert_from_dict, format_time, parse_time
 from sirena.store.auth import AuditTail, write_audit_head
 from sirena.store.base import (
     AlertQuery,
@@ -35,6 +35,7 @@ from sirena.store.base import (
     WriteHook,
     WriteResult,
 )
+from sirena.store.batch import alert_row
 from sirena.store.migrations import SQLITE as MIGRATIONS
 from sirena.store.sql import Connection
 
@@ -513,24 +514,8 @@ def _apply(
             return WriteResult(_event(earlier), replayed=True)
     current = None if new else _load_alert(conn, alert_id)  # a new id has no row (its version 1 would clash)
     alert, event_type = step(current)
-    fields = alert_to_dict(alert)
-    body = dumps(fields)  # encoded once: the alert row, its event and its version carry the same text
-    updated = fields["updated_at"]
-    conn.execute(
-        _UPSERT_ALERT,
-        (
-            alert.id,
-            alert.version,
-            fields["state"],
-            fields["status"],
-            fields["kind"],
-            fields["source"],
-            fields["started_at"],
-            updated,
-            fields["ended_at"],
-            body,
-        ),
-    )
+    row, body, updated = alert_row(alert)  # one encoding: the alert row, its event and its version carry the same text
+    conn.execute(_UPSERT_ALERT, row)
     if current is None or current.touched_regions != alert.touched_regions:
         if current is not None:
             conn.execute("DELETE FROM alert_regions WHERE alert_id = ?", (alert.id,))
