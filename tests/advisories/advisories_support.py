@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from standardwebhooks import Webhook
 
 from sirena import auth, testing
 from sirena.auth import accounts, create_for
+from sirena.cluster.testing import free_port
 from sirena.runtime import Runtime
 
 FAST = {
@@ -69,13 +69,6 @@ async def site(folder: Path, **overrides: Any) -> AsyncIterator[Site]:
 
 
 # -- webhooks ---------------------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @dataclass

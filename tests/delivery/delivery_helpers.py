@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -15,6 +14,8 @@ from typing import Any
 import httpx
 import uvicorn
 from standardwebhooks import Webhook
+
+from sirena.cluster.testing import free_port
 
 FAST_RETRIES = {
     "webhook_allow_private": True,
@@ -43,13 +44,6 @@ async def serve_asgi(app: Any, port: int) -> tuple[uvicorn.Server, asyncio.Task[
             task.result()
         await asyncio.sleep(0.01)
     return server, task
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @dataclass
