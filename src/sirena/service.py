@@ -16,7 +16,7 @@ import shapely
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
-from sirena import domain
+from sirena import domain, gc_hold
 from sirena.auth.audit import Recorder
 from sirena.auth.storage import sql_store
 from sirena.domain.lifecycle import Resolved, Transition
@@ -114,6 +114,13 @@ class AlertService:
         """Issue many new alerts in one durable transaction, for bulk ingest (a feed naming hundreds of regions at
         once): targets are resolved as by :meth:`issue`, the events get consecutive sequence numbers in order,
         and the audit log gets one entry for the batch naming every alert. All or nothing."""
+        gc_hold.hold()  # a thousand alerts are tens of thousands of short-lived objects: collect once, after
+        try:
+            return await self._issue_many(drafts, actor)
+        finally:
+            gc_hold.release()
+
+    async def _issue_many(self, drafts: Sequence[AlertDraft], actor: str) -> list[WriteResult]:
         from sirena.store import auth as audit_sql
         from sirena.store import batch
 

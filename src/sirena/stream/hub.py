@@ -18,13 +18,13 @@ Publishing never waits, so a slow client never slows the others.
 from __future__ import annotations
 
 import asyncio
-import gc
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from sirena import gc_hold
 from sirena.domain.notice import LogEvent
 from sirena.protocol import sse, ws
 from sirena.protocol.alert_json import dumps, event_to_dict
@@ -252,8 +252,8 @@ class Hub:
         """Hand ``event`` to every matching client; its JSON and each wire's frame are encoded once for all."""
         self.stats.published += 1
         self.last_seq = max(self.last_seq, event.seq)
-        if self.direct and self.gc_hold and not self._gc_held and gc.isenabled():
-            gc.disable()
+        if self.direct and self.gc_hold and not self._gc_held:
+            gc_hold.hold()
             self._gc_held = True
         try:
             self._publish(event)
@@ -293,7 +293,7 @@ class Hub:
     def _release_gc(self) -> None:
         if self._gc_held:
             self._gc_held = False
-            gc.enable()
+            gc_hold.release()
 
     def _pump(self, budget: float) -> None:
         """Write pending slices in order until ``budget`` seconds are spent (``<= 0``: no limit); then continue
