@@ -60,6 +60,8 @@ def test_every_migration_splits_into_statements_sqlite_accepts() -> None:
             assert sqlite3.complete_statement(statement + ";"), statement
             conn.execute(statement)
     assert statements("INSERT INTO t VALUES ('a;b'); SELECT 1;") == ["INSERT INTO t VALUES ('a;b')", "SELECT 1"]
+    trigger = "CREATE TRIGGER t AFTER INSERT ON x BEGIN UPDATE y SET n = n + 1; DELETE FROM z; END"
+    assert statements(f"{trigger}; SELECT 1;") == [trigger, "SELECT 1"]
 
 
 def test_a_sqlite_connection_speaks_the_shared_dialect() -> None:

@@ -9,6 +9,15 @@ The events come from the bus, which hands on committed events in sequence order:
 without a gap they are taken as they are, without reading them back. Anything else (a gap, events written by
 another process, a restart, a node taking over) is read from the event log, after the cursor. The native body of
 an event is encoded once and queued for every subscription that takes it unchanged.
+
+The subscriptions are read together with their revision (``revisions.webhook_subscriptions``, moved by the
+database in the transaction of every change to the table, from any process) and kept. The SQLite store reads
+that counter inside the transaction that writes events, just before its commit (``store.revision_at``), so the
+revision it gives for event L covers every subscription change committed before L (a change commits either
+before that transaction, or in it). For a batch of handed events whose first and last events both carry the
+revision of the kept list, nothing changed in between (the counter only grows), so the kept list is the one that
+was in force for every event of the batch and is used as it is. Otherwise (another revision, an event this
+process did not write, the PostgreSQL store, events read from the log) the subscriptions are read again.
 """
 
 from __future__ import annotations
@@ -69,6 +78,11 @@ class Enqueuer:
         """Subscription id → the subscription as last seen (the very object, while unchanged) and its filter."""
         self.log_reads = 0
         """Reads of the event log (the events handed by the bus need none)."""
+        self._subscriptions: list[WebhookSubscription] = []
+        self._revision: int | None = None
+        """The revision the kept ``_subscriptions`` were read at (None: nothing kept)."""
+        self.subscription_reads = 0
+        """Reads of the subscriptions (a batch whose events were written at the kept list's revision needs none)."""
 
     def notify(self, event: LogEvent | None = None) -> None:
         """Something was committed (``event``, when the bus hands it): queue it now rather than at the next
@@ -114,11 +128,7 @@ class Enqueuer:
                 if self.cursor != self._persisted and time.monotonic() - self._persisted_at >= IDLE_PERSIST_S:
                     await self._commit(self.cursor, [])
                 return
-            known = self._known
-            subscriptions = cast(
-                "list[WebhookSubscription]",
-                await self.sql.read(lambda c, known=known: sql.list_subscriptions(c, known=known)),
-            )
+            subscriptions = await self._subscriptions_for(events, handed)
             rows = await self._render(events, subscriptions)
             last = events[-1].seq
             if rows or time.monotonic() - self._persisted_at >= IDLE_PERSIST_S:
@@ -128,6 +138,25 @@ class Enqueuer:
                 self.wake_subscription(sub_id)
             if handed and not self._handed:
                 return  # all handed on are queued; anything the bus did not hand on is read at the next poll
+
+    async def _subscriptions_for(self, events: Sequence[LogEvent], handed: bool) -> list[WebhookSubscription]:
+        """The subscriptions in force for ``events``: the kept list when the store wrote the first and the last of
+        them at its revision, or else read again (see the module's docstring)."""
+        kept = self._revision
+        if (
+            handed
+            and kept is not None
+            and self.store.revision_at(events[0].seq) == kept
+            and self.store.revision_at(events[-1].seq) == kept
+        ):
+            return self._subscriptions
+        known = self._known
+        self.subscription_reads += 1
+        self._revision, self._subscriptions = cast(
+            "tuple[int, list[WebhookSubscription]]",
+            await self.sql.read(lambda c, known=known: sql.live_subscriptions(c, known=known)),
+        )
+        return self._subscriptions
 
     def _take(self) -> list[LogEvent]:
         """The handed events that follow the cursor without a gap (at most ``BATCH``); none if there is a gap."""

@@ -18,6 +18,10 @@ transaction, so it sees the committed state and nothing can change between read 
 CommitListener = Callable[[Sequence[LogEvent]], None]
 """Called on the event loop, in sequence order, after each commit with the events it made true."""
 
+REVISION = "webhook_subscriptions"
+"""The row of the ``revisions`` table a store reads with each commit of events (see :meth:`Store.revision_at`):
+the database moves it with every change to the table of that name, whoever makes it."""
+
 
 @dataclass(frozen=True, slots=True)
 class IdempotencyKey:
@@ -104,6 +108,11 @@ class Store(Protocol):
     async def snapshot(self) -> Snapshot: ...
     async def events_after(self, seq: int, limit: int = 1000) -> list[LogEvent]: ...
     async def last_seq(self) -> int: ...
+    def revision_at(self, seq: int) -> int | None:
+        """The :data:`REVISION` counter as the transaction that wrote event ``seq`` left it (it covers every change
+        committed before that event), when this store wrote that event recently; None when it does not know (an
+        event of another process, an old one, or a backend that does not keep them)."""
+        ...
 
     async def create_token(self, name: str, token_hash: str, owner: str | None = None) -> TokenRecord: ...
     async def find_token(self, token_hash: str) -> TokenRecord | None: ...

@@ -16,6 +16,7 @@ from typing import Any, Protocol, TypeVar
 
 from sirena.ids import new_id
 from sirena.protocol.alert_json import format_time, parse_time
+from sirena.store.base import REVISION
 from sirena.store.sql import Connection
 
 T = TypeVar("T")
@@ -185,6 +186,30 @@ def list_subscriptions(
         f"SELECT {_SUB_COLUMNS} FROM webhook_subscriptions WHERE {' AND '.join(clauses)} ORDER BY created_at, id",
         params,
     ).fetchall()
+    return _parsed(rows, known)
+
+
+_LIVE_AT_REVISION = (
+    "SELECT r.rev, "
+    + ", ".join(f"s.{c.strip()}" for c in _SUB_COLUMNS.split(","))
+    + " FROM revisions r LEFT JOIN webhook_subscriptions s ON s.deleted_at IS NULL WHERE r.name = ?"
+    " ORDER BY s.created_at, s.id"
+)
+
+
+def live_subscriptions(
+    conn: Connection, *, known: dict[tuple[Any, ...], WebhookSubscription] | None = None
+) -> tuple[int, list[WebhookSubscription]]:
+    """The live subscriptions (as :func:`list_subscriptions`) and the ``revisions`` counter of the table they
+    were read at, in one statement (so from one snapshot): while the counter reads the same, so does the list."""
+    rows = conn.execute(_LIVE_AT_REVISION, (REVISION,)).fetchall()
+    rev = int(rows[0][0])
+    return rev, _parsed([row[1:] for row in rows if row[1] is not None], known)
+
+
+def _parsed(
+    rows: Sequence[Sequence[Any]], known: dict[tuple[Any, ...], WebhookSubscription] | None
+) -> list[WebhookSubscription]:
     if known is None:
         return [_subscription(r) for r in rows]
     if len(known) > 2 * len(rows) + 1000:

@@ -486,4 +486,27 @@ SQLITE: tuple[tuple[str, str], ...] = (
         CREATE INDEX alert_regions_region ON alert_regions(region_id);
         """,
     ),
+    (
+        "1200_delivery_subscription_revisions",
+        # A counter per table that readers cache: the database moves it itself, in the transaction of every
+        # change to the table, whichever process or connection makes it (so a cached copy read at revision R is
+        # still the table's content for as long as the counter reads R). The SQLite writer reads it with each
+        # commit of events (``SQLiteStore.revision_at``), which lets the webhook enqueuer keep its list.
+        """
+        CREATE TABLE revisions (
+            name TEXT PRIMARY KEY,
+            rev INTEGER NOT NULL
+        );
+        INSERT INTO revisions (name, rev) VALUES ('webhook_subscriptions', 0);
+        CREATE TRIGGER webhook_subscriptions_inserted AFTER INSERT ON webhook_subscriptions BEGIN
+            UPDATE revisions SET rev = rev + 1 WHERE name = 'webhook_subscriptions';
+        END;
+        CREATE TRIGGER webhook_subscriptions_updated AFTER UPDATE ON webhook_subscriptions BEGIN
+            UPDATE revisions SET rev = rev + 1 WHERE name = 'webhook_subscriptions';
+        END;
+        CREATE TRIGGER webhook_subscriptions_deleted AFTER DELETE ON webhook_subscriptions BEGIN
+            UPDATE revisions SET rev = rev + 1 WHERE name = 'webhook_subscriptions';
+        END;
+        """,
+    ),
 )

@@ -385,6 +385,11 @@ class PostgresStore:
     async def last_seq(self) -> int:
         return await self._read(_last_seq)
 
+    def revision_at(self, seq: int) -> int | None:
+        """Not kept on PostgreSQL (the ``revisions`` counter moves, but commits do not read it): always None, so
+        the webhook enqueuer reads the subscriptions after every commit."""
+        return None
+
     # -- tokens and meta ----------------------------------------------------------------------------------
 
     async def create_token(self, name: str, token_hash: str, owner: str | None = None) -> TokenRecord:

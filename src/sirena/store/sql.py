@@ -116,8 +116,13 @@ def postgres_ddl(sql: str) -> str:
     return _NOW_TEXT.sub(lambda _: _NOW_TEXT_PG, "".join(parts))
 
 
+_TRIGGER_BODY = re.compile(r"\s*CREATE\s+TRIGGER\b.*\bBEGIN\b", re.IGNORECASE | re.DOTALL)
+_END = re.compile(r"\s*END\s*", re.IGNORECASE)
+
+
 def statements(script: str) -> list[str]:
-    """A migration's statements (split on ``;`` outside literals)."""
+    """A migration's statements (split on ``;`` outside literals; a SQLite trigger's ``BEGIN … END`` body, whose
+    statements end in ``;`` too, stays in its ``CREATE TRIGGER``)."""
     found: list[str] = []
     current: list[str] = []
     for piece in re.split(r"('(?:[^']|'')*')", script):
@@ -130,4 +135,18 @@ def statements(script: str) -> list[str]:
             found.append("".join(current))
             current = [chunk]
     found.append("".join(current))
-    return [s.strip() for s in found if s.strip()]
+    joined: list[str] = []
+    trigger: str | None = None
+    for statement in found:
+        if trigger is not None:
+            trigger += ";" + statement
+            if _END.fullmatch(statement):
+                joined.append(trigger)
+                trigger = None
+        elif _TRIGGER_BODY.match(statement):
+            trigger = statement
+        else:
+            joined.append(statement)
+    if trigger is not None:
+        joined.append(trigger)  # no END: the database says what is wrong with it
+    return [s.strip() for s in joined if s.strip()]

@@ -404,3 +404,31 @@ async def test_leases_are_held_by_one_owner_until_they_expire(both: tuple[Store,
     out = await same_on_both(both, scenario)
     assert out["take"] == [True, False, True, False, True]
     assert out["release"] == [False, True]
+
+
+async def test_the_subscriptions_revision_moves_with_every_change(both: tuple[Store, Store]) -> None:
+    async def scenario(store: Any) -> dict[str, Any]:
+        async def live() -> tuple[int, list[str]]:
+            rev, subs = await store.read(lambda c: delivery_sql.live_subscriptions(c))
+            return rev, [s.id for s in subs]
+
+        out: dict[str, Any] = {"start": await live()}
+        sub = delivery_sql.WebhookSubscription(id="S1", url="https://example.org/h", secret="s", filter={})
+        await store.transaction(lambda c: delivery_sql.create_subscription(c, sub))
+        out["created"] = await live()
+        await store.transaction(lambda c: delivery_sql.update_subscription(c, "S1", filter={"regions": ["31"]}))
+        out["updated"] = await live()
+        await store.transaction(lambda c: delivery_sql.delete_subscription(c, "S1", 1.0))
+        out["deleted"] = await live()
+        await store.transaction(lambda c: c.execute("DELETE FROM webhook_subscriptions WHERE id = ?", ("S1",)))
+        out["removed"] = await live()
+        return out
+
+    out = await same_on_both(both, scenario)
+    assert out == {
+        "start": (0, []),
+        "created": (1, ["S1"]),
+        "updated": (2, ["S1"]),
+        "deleted": (3, []),
+        "removed": (4, []),
+    }
