@@ -117,7 +117,11 @@ async def test_states_events_and_home_assistant_discovery(tmp_path: Path) -> Non
                         f"{prefix}/regions/31/state",
                     ],
                 ),
-                lambda s: s.get(f"{prefix}/regions/14/state", {}).get("state") == "alert",
+                lambda s: (  # the regions' states are published one after the other: wait for all three
+                    s.get(f"{prefix}/regions/14/state", {}).get("state") == "alert"
+                    and s.get(f"{prefix}/regions/{hromada}/state", {}).get("state") == "alert"
+                    and s.get(f"{prefix}/regions/UA/state", {}).get("state") == "partly"
+                ),
             )
             alert = issued.event.alert
             expected = {
