@@ -227,6 +227,27 @@ async def test_bad_areas_are_422(api: Api) -> None:
     assert await alert_count(api) == 0
 
 
+_SQUARE = "[[[30.4, 50.4], [30.6, 50.4], [30.6, 50.5], [30.4, 50.4]]]"
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        ('{"regions": ["31"], "headline": {"en": "\\ud800 x"}}', "headline.en"),  # a lone surrogate, echoed escaped
+        ('{"area": {"type": "Polygon", "coordinates": ' + _SQUARE + ', "name": "\\udc00"}}', "area"),
+        ('{"area": {"type": "Polygon", "coordinates": ' + _SQUARE + ', "n": 100000000000000000000000}}', "area"),
+        ('{"area": {"type": "Polygon", "coordinates": ' + _SQUARE + ', "n": 1e400}}', "area"),
+    ],
+)
+async def test_json_that_cannot_be_stored_as_it_came_is_422_and_writes_nothing(api: Api, raw: str, field: str) -> None:
+    response = await api.client.post(
+        "/api/v1/alerts", content=raw.encode(), headers={**api.auth, "Content-Type": "application/json"}
+    )
+    problem = assert_problem(response, 422, "validation-failed")
+    assert problem["errors"][0]["field"] == field
+    assert await alert_count(api) == 0
+
+
 async def test_malformed_json_is_400(api: Api) -> None:
     response = await api.client.post(
         "/api/v1/alerts", content=b'{"regions": ["31"', headers={**api.auth, "Content-Type": "application/json"}

@@ -64,8 +64,11 @@ def _location(issue: Mapping[str, Any]) -> list[str]:
 
 def _echo(value: Any) -> Any:
     shown = value if isinstance(value, str | int | float | bool) or value is None else str(value)
-    if isinstance(shown, str) and len(shown) > MAX_VALUE_CHARS:
-        return shown[:MAX_VALUE_CHARS] + "…"
+    if isinstance(shown, str):
+        if len(shown) > MAX_VALUE_CHARS:
+            shown = shown[:MAX_VALUE_CHARS] + "…"
+        # a lone surrogate (``"\\ud800"`` in the request's JSON) cannot be sent back as UTF-8: echo it escaped
+        shown = shown.encode("utf-8", "backslashreplace").decode("utf-8")
     return shown
 
 

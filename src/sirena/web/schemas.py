@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from sirena.domain.model import (
     AlertChanges,
@@ -21,6 +30,33 @@ from sirena.domain.model import (
 Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")]
 Texts = dict[Language, Annotated[str, StringConstraints(max_length=2000)]]
 RegionId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+_INT_LIMIT = 2**63
+
+
+def _plain_json(value: Any) -> Any:
+    """``value`` when every part of it can be stored and sent back as JSON as it came: finite numbers, integers
+    within 64 bits, text that is valid Unicode (no lone surrogate from a ``\\ud800`` escape)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError("text must be valid Unicode") from None
+        elif isinstance(item, float) and not math.isfinite(item):
+            raise ValueError("numbers must be finite")
+        elif isinstance(item, int) and not isinstance(item, bool) and not -_INT_LIMIT <= item < _INT_LIMIT:
+            raise ValueError("integers must fit in 64 bits")
+    return value
+
+
+PlainJSON = Annotated[dict[str, Any], AfterValidator(_plain_json)]
 
 
 class ThreatIn(BaseModel):
@@ -40,7 +76,7 @@ class _TargetFields(BaseModel):
     regions: Annotated[list[RegionId], Field(min_length=1, max_length=2000)] | None = Field(
         None, description='Region ids (e.g. `"31"` for Kyiv city, `"UA"` for the whole country).'
     )
-    area: dict[str, Any] | None = Field(None, description="A GeoJSON Polygon or MultiPolygon (lon, lat).")
+    area: PlainJSON | None = Field(None, description="A GeoJSON Polygon or MultiPolygon (lon, lat).")
     circle: CircleIn | None = None
 
     def _targets(self) -> int:
