@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -131,7 +132,8 @@ async def test_the_map_and_console_work_from_the_keyboard(open_page: OpenPage, s
         await page.keyboard.press("Tab")
         if await page.evaluate("document.activeElement.id") == "lang-switch":
             break
-    await page.keyboard.press("Enter")
+    assert await page.evaluate("document.activeElement.id") == "lang-switch"
+    await page.keyboard.press("Enter")  # at once: a press while the texts are still loading counts too
     await expect(page.locator("html")).to_have_attribute("lang", "uk")
 
     console = await open_page("/console")
@@ -171,3 +173,20 @@ async def test_a_phone_screen_gets_the_whole_page_without_sideways_scrolling(
     box = await page.locator("#map").bounding_box()
     assert box is not None and box["width"] > 300
     await screenshot(page, "map-phone", tmp_path)
+
+
+async def test_the_language_switch_works_while_the_texts_are_still_loading(open_page: OpenPage, site: Site) -> None:
+    page = await open_page("/")
+    context = page.context
+    held: list[Any] = []
+
+    async def slow(route: Any) -> None:  # the first texts of a page arrive late, as on a slow network
+        held.append(route)
+        await asyncio.sleep(0.5)
+        await route.continue_()
+
+    await context.route("**/ui/messages/*.json", slow)
+    await page.reload()
+    await page.click("#lang-switch")  # before the texts are in
+    await expect(page.locator("html")).to_have_attribute("lang", "uk")
+    assert held  # the texts were indeed held back

@@ -77,14 +77,15 @@ const Sirena = (() => {
     document.dispatchEvent(new Event("sirena:texts")); // for layers drawn by their own scripts
   }
 
-  /** Start with the stored language (or the one the server chose), and wire the switch button. */
+  /** Start with the stored language (or the one the server chose), and wire the switch button at once: a
+   * press while the first texts are still loading switches once they are in. */
   async function initTexts(onChange) {
     const wanted = storedLang() || lang;
-    await loadTexts(wanted);
-    applyTexts();
+    const ready = loadTexts(wanted).then(applyTexts);
     const sw = document.getElementById("lang-switch");
     if (sw) {
       sw.addEventListener("click", async () => {
+        await ready;
         const next = lang === "uk" ? "en" : "uk";
         try {
           localStorage.setItem(STORE_LANG, next);
@@ -96,6 +97,7 @@ const Sirena = (() => {
         if (onChange) onChange();
       });
     }
+    await ready;
   }
 
   // -- times ------------------------------------------------------------------------------------------------
