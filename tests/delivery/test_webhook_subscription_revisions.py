@@ -124,3 +124,42 @@ async def test_events_of_another_process_read_the_subscriptions_again(tmp_path: 
         last = await issue(rt)
         assert await until_queued(rt, sub, last) == [first, written, last]
         assert await seqs_queued(rt, added) == [written, last]
+
+
+async def test_on_postgresql_too_the_list_is_kept_and_changes_by_another_node_are_honoured(tmp_path: Path) -> None:
+    import psycopg
+
+    from sirena.cluster.testing import scratch_database
+    from sirena.store import open_store
+
+    nobody = f"http://127.0.0.1:{free_port()}/hook"
+    with scratch_database(prefix="sirena_rev") as url:
+        settings = testing.settings_for(tmp_path, database_url=url, **FAST_RETRIES)
+        async with testing.running(settings) as rt:
+            enqueuer = rt.delivery.enqueuer
+            assert enqueuer is not None
+            every = await rt.delivery.webhooks.subscribe(WebhookSpec(url=nobody))
+            first = await issue(rt)
+            assert await until_queued(rt, every, first) == [first]
+            reads = enqueuer.subscription_reads
+            later = [await issue(rt) for _ in range(3)]
+            assert await until_queued(rt, every, later[-1]) == [first, *later]
+            assert enqueuer.subscription_reads == reads  # lone commits, nothing changed: no read
+
+            other = open_store(url)  # another node on the same database
+            await other.open()
+            try:
+                added = await Webhooks(other, settings, lambda _: None).subscribe(WebhookSpec(url=nobody))
+            finally:
+                await other.close()
+            e2 = await issue(rt)
+            assert await until_queued(rt, every, e2) == [first, *later, e2]
+            assert await seqs_queued(rt, added) == [e2]
+
+            # a filter changed by an operator's own SQL: the subscription now takes Sumy's alerts only
+            sumy = json.dumps(SubscriptionFilter(regions=("18",)).to_dict())
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute("UPDATE webhook_subscriptions SET filter = %s WHERE id = %s", (sumy, added.id))
+            e3, e4 = await issue(rt, "31"), await issue(rt, "18")
+            assert await until_queued(rt, every, e4) == [first, *later, e2, e3, e4]
+            assert await seqs_queued(rt, added) == [e2, e4]

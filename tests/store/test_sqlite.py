@@ -4,22 +4,13 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from sirena import domain
-from sirena.domain import AlertDraft, Target
 from sirena.store import SQLiteStore
 from sirena.store import delivery as delivery_sql
-from sirena.store.base import Step
 from sirena.store.migrations import SQLITE as MIGRATIONS
-
-
-def issue_step(alert_id: str) -> Step:
-    draft = AlertDraft(target=Target(regions=("31",)), regions=("31",))
-    return lambda current: domain.issue(draft, alert_id=alert_id, now=datetime(2026, 3, 1, tzinfo=UTC))
 
 
 @pytest.fixture
@@ -45,34 +36,6 @@ async def test_migrations_are_applied_in_their_order(store: SQLiteStore) -> None
     conn.close()
     assert names == [name for name, _ in MIGRATIONS]
     assert names[0] == "0001_alerts_events"
-
-
-async def test_each_commit_of_events_remembers_the_subscriptions_revision(store: SQLiteStore) -> None:
-    def subscribe(conn: sqlite3.Connection, sub_id: str) -> None:
-        conn.execute(
-            "INSERT INTO webhook_subscriptions (id, url, secret, filter, kind, format, headers, owner, after_seq, "
-            "created_at) VALUES (?, 'https://example.org/h', 's', '{}', 'native', 'native', '{}', NULL, 0, "
-            "'2026-01-01T00:00:00Z')",
-            (sub_id,),
-        )
-
-    first = (await store.write("A1", issue_step("A1"), new=True)).event.seq
-    assert store.revision_at(first) == 0
-    await store.transaction(lambda c: subscribe(c, "S1"))
-    second = (await store.write("A2", issue_step("A2"), new=True)).event.seq
-    assert store.revision_at(second) == 1
-    assert store.revision_at(first) == 0  # as its own commit left it
-    other = SQLiteStore(f"sqlite:///{store.path}")  # another process on the same file
-    await other.open()
-    try:
-        await other.transaction(lambda c: subscribe(c, "S2"))
-        theirs = (await other.write("A3", issue_step("A3"), new=True)).event.seq
-    finally:
-        await other.close()
-    assert store.revision_at(theirs) is None  # not written by this store
-    third = (await store.write("A4", issue_step("A4"), new=True)).event.seq
-    assert store.revision_at(third) == 2  # the other process's change is in it
-    assert store.revision_at(third + 1) is None
 
 
 async def test_an_existing_database_gets_the_revisions_counter(tmp_path: Path) -> None:

@@ -11,13 +11,14 @@ another process, a restart, a node taking over) is read from the event log, afte
 an event is encoded once and queued for every subscription that takes it unchanged.
 
 The subscriptions are read together with their revision (``revisions.webhook_subscriptions``, moved by the
-database in the transaction of every change to the table, from any process) and kept. The SQLite store reads
-that counter inside the transaction that writes events, just before its commit (``store.revision_at``), so the
+database in the transaction of every change to the table, from any process) and kept. The store reads that
+counter inside the transaction that writes events, under its write lock, just before its commit
+(``store.revision_at``), so the
 revision it gives for event L covers every subscription change committed before L (a change commits either
 before that transaction, or in it). For a batch of handed events whose first and last events both carry the
 revision of the kept list, nothing changed in between (the counter only grows), so the kept list is the one that
 was in force for every event of the batch and is used as it is. Otherwise (another revision, an event this
-process did not write, the PostgreSQL store, events read from the log) the subscriptions are read again.
+process did not write, events read from the log) the subscriptions are read again.
 """
 
 from __future__ import annotations

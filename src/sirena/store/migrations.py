@@ -490,8 +490,8 @@ SQLITE: tuple[tuple[str, str], ...] = (
         "1200_delivery_subscription_revisions",
         # A counter per table that readers cache: the database moves it itself, in the transaction of every
         # change to the table, whichever process or connection makes it (so a cached copy read at revision R is
-        # still the table's content for as long as the counter reads R). The SQLite writer reads it with each
-        # commit of events (``SQLiteStore.revision_at``), which lets the webhook enqueuer keep its list.
+        # still the table's content for as long as the counter reads R). The store's writer reads it with each
+        # commit of events (``Store.revision_at``), which lets the webhook enqueuer keep its list.
         """
         CREATE TABLE revisions (
             name TEXT PRIMARY KEY,

@@ -29,6 +29,7 @@ from sirena.domain.notice import LogEvent
 from sirena.errors import ConfigurationError, Unavailable
 from sirena.protocol.alert_json import alert_from_dict, format_time
 from sirena.store.base import (
+    REVISION,
     AlertQuery,
     Appended,
     CommitListener,
@@ -41,6 +42,7 @@ from sirena.store.base import (
 )
 from sirena.store.postgis import Geometry, check_mode, engine
 from sirena.store.postgres_migrations import migrate
+from sirena.store.revisions import CommitRevisions
 from sirena.store.sql import Connection, to_postgres
 from sirena.store.sqlite import GROUP_LIMIT, _apply, _find, _last_seq, _load_alert, _log_event, _token
 
@@ -54,6 +56,7 @@ WRITE_LOCK = 0x53495245_4E410001
 """The advisory lock every write transaction holds: one writer at a time across all nodes."""
 CONNECT_TIMEOUT_S = 3
 LOCK_TIMEOUT_MS = 15_000
+_READ_REVISION = "SELECT rev FROM revisions WHERE name = %s FOR SHARE"
 TRANSLATIONS_KEPT = 4096
 
 
@@ -172,6 +175,7 @@ class PostgresStore:
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._translated: dict[str, str] = {}
+        self._revisions = CommitRevisions()
 
     # -- lifecycle ----------------------------------------------------------------------------------------
 
@@ -258,7 +262,14 @@ class PostgresStore:
                     events.extend(result.notices)
                 elif isinstance(result, Appended):
                     events.extend(result.events)
+            revision: int | None = None
+            if events:  # under the write lock: every change committed before is in it; FOR SHARE holds back a
+                # change made outside the lock (an operator's own SQL) until this commit is done
+                row = conn.execute(_READ_REVISION, (REVISION,)).fetchone()
+                revision = int(row[0]) if row is not None else None
             conn.execute("COMMIT")
+            if revision is not None:
+                self._revisions.record(events, revision)
         except (pg.Error, Unavailable) as exc:
             if conn is not None and not (conn.closed or conn.broken):
                 with contextlib.suppress(pg.Error):
@@ -386,9 +397,10 @@ class PostgresStore:
         return await self._read(_last_seq)
 
     def revision_at(self, seq: int) -> int | None:
-        """Not kept on PostgreSQL (the ``revisions`` counter moves, but commits do not read it): always None, so
-        the webhook enqueuer reads the subscriptions after every commit."""
-        return None
+        """The ``revisions`` counter as read inside the transaction that wrote event ``seq`` (under the write lock,
+        just before its ``COMMIT``), for the recent commits of events by this store; None for any other event
+        (written by another node or process, or longer ago)."""
+        return self._revisions.at(seq)
 
     # -- tokens and meta ----------------------------------------------------------------------------------
 

@@ -37,8 +37,8 @@ OVERRIDES: dict[str, str] = {
     # SQLite rebuilds three tables to drop AUTOINCREMENT and cluster two on their keys; PostgreSQL has neither
     # notion, so only the version bodies (now read from the version's event) go.
     "1100_alerts_lean_writes": "ALTER TABLE alert_versions DROP COLUMN body",
-    # The same counter, moved by a statement trigger (the PostgreSQL store does not read it with its commits yet:
-    # its ``revision_at`` answers None, and the webhook enqueuer reads the subscriptions after every commit).
+    # The same counter, moved by a statement trigger; the store reads it with each commit of events, under the
+    # write lock (``PostgresStore.revision_at``).
     "1200_delivery_subscription_revisions": """
         CREATE TABLE revisions (
             name TEXT COLLATE "C" PRIMARY KEY,

@@ -9,7 +9,6 @@ loop, in sequence order, only after the commit that made them true.
 from __future__ import annotations
 
 import asyncio
-import bisect
 import contextlib
 import json
 import queue
@@ -39,14 +38,13 @@ from sirena.store.base import (
 )
 from sirena.store.batch import alert_row
 from sirena.store.migrations import SQLITE as MIGRATIONS
+from sirena.store.revisions import CommitRevisions
 from sirena.store.sql import Connection, statements
 
 T = TypeVar("T")
 C = TypeVar("C", bound=sqlite3.Connection)
 _STOP = object()
 GROUP_LIMIT = 256
-REVISIONS_KEPT = 4096
-"""Commits whose :data:`~sirena.store.base.REVISION` is remembered (see :meth:`SQLiteStore.revision_at`)."""
 _READ_REVISION = "SELECT rev FROM revisions WHERE name = ?"
 
 
@@ -155,7 +153,7 @@ class SQLiteStore:
         self._reader_conns: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._revisions = _Revisions()
+        self._revisions = CommitRevisions()
 
     # -- lifecycle ----------------------------------------------------------------------------------------
 
@@ -254,10 +252,7 @@ class SQLiteStore:
                     revision = int(conn.execute(_READ_REVISION, (REVISION,)).fetchone()[0])
                 conn.execute("COMMIT")
             if revision is not None:
-                if len(events) == 1:
-                    self._revisions.add(events[0].seq, events[0].seq, revision)
-                else:
-                    self._revisions.add(min(e.seq for e in events), max(e.seq for e in events), revision)
+                self._revisions.record(events, revision)
         except sqlite3.Error as exc:
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
@@ -382,7 +377,7 @@ class SQLiteStore:
 
     def revision_at(self, seq: int) -> int | None:
         """The :data:`~sirena.store.base.REVISION` counter as read inside the transaction that wrote event ``seq``
-        (just before its ``COMMIT``), for at least the last :data:`REVISIONS_KEPT` commits of events by this
+        (just before its ``COMMIT``), for at least the last :data:`~sirena.store.revisions.KEPT` commits of events by this
         store; None for any other event (written by another process, or longer ago)."""
         return self._revisions.at(seq)
 
@@ -444,38 +439,6 @@ class SQLiteStore:
 
     async def ping(self) -> None:
         await self._read(lambda conn: conn.execute("SELECT 1").fetchone())
-
-
-class _Revisions:
-    """``(first seq, last seq, revision)`` of the recent commits of events, in commit order (which is sequence
-    order: one writer at a time). Added to by the writer thread, read from the event loop."""
-
-    __slots__ = ("_firsts", "_lasts", "_lock", "_revs")
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._firsts: list[int] = []
-        self._lasts: list[int] = []
-        self._revs: list[int] = []
-
-    def add(self, first: int, last: int, rev: int) -> None:
-        with self._lock:
-            if self._lasts and first <= self._lasts[-1]:  # the log started over (a database replaced): forget
-                self._firsts.clear()
-                self._lasts.clear()
-                self._revs.clear()
-            self._firsts.append(first)
-            self._lasts.append(last)
-            self._revs.append(rev)
-            if len(self._lasts) >= 2 * REVISIONS_KEPT:
-                del self._firsts[:REVISIONS_KEPT], self._lasts[:REVISIONS_KEPT], self._revs[:REVISIONS_KEPT]
-
-    def at(self, seq: int) -> int | None:
-        with self._lock:
-            i = bisect.bisect_left(self._lasts, seq)
-            if i == len(self._lasts) or self._firsts[i] > seq:
-                return None
-            return self._revs[i]
 
 
 # -- SQL helpers (run on the writer or a reader thread) --------------------------------------------------

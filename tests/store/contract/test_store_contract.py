@@ -244,3 +244,32 @@ async def test_sums_come_back_as_python_numbers(store: Store) -> None:
     await sql(store).transaction(insert)
     assert await sql(store).read(totals) == (7, 1, 3.5)
     assert [type(v) for v in await sql(store).read(totals)] == [int, int, float]
+
+
+async def test_each_commit_of_events_remembers_the_subscriptions_revision(store: Store, store_url: str) -> None:
+    def subscribe(conn: Connection, sub_id: str) -> None:
+        conn.execute(
+            "INSERT INTO webhook_subscriptions (id, url, secret, filter, kind, format, headers, owner, after_seq, "
+            "created_at) VALUES (?, 'https://example.org/h', 's', '{}', 'native', 'native', '{}', NULL, 0, "
+            "'2026-01-01T00:00:00Z')",
+            (sub_id,),
+        )
+
+    first = (await store.write("A1", issue_step(alert_id="A1"), new=True)).event.seq
+    assert store.revision_at(first) == 0
+    await store.transaction(lambda c: subscribe(c, "S1"))
+    second = (await store.write("A2", issue_step(alert_id="A2"), new=True)).event.seq
+    assert store.revision_at(second) == 1
+    assert store.revision_at(first) == 0  # as its own commit left it
+    other = open_store(store_url)  # another process or node on the same database
+    await other.open()
+    try:
+        await other.transaction(lambda c: subscribe(c, "S2"))
+        theirs = (await other.write("A3", issue_step(alert_id="A3"), new=True)).event.seq
+        assert other.revision_at(theirs) == 2
+    finally:
+        await other.close()
+    assert store.revision_at(theirs) is None  # not written by this store
+    third = (await store.write("A4", issue_step(alert_id="A4"), new=True)).event.seq
+    assert store.revision_at(third) == 2  # the other's change is in it
+    assert store.revision_at(third + 1) is None
