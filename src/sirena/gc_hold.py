@@ -6,7 +6,8 @@ collections and now and then one of the whole heap in the middle of such a burst
 tens of milliseconds). Holding it for the burst moves that work to the end, when most of those objects are gone.
 
 Holds nest and may overlap (a bulk write whose events start a fan-out): collection resumes when the last one is
-released. If collection was already off when the first hold was taken (turned off by the application), the
+released. A hold lasts as long as its burst: the hub's until the fan-out's last slice is written, a bulk write's
+until it is committed (a wait for the write lock included). If collection was already off when the first hold was taken (turned off by the application), the
 holds leave it off.
 """
 

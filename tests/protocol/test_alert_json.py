@@ -30,12 +30,16 @@ def test_an_alert_round_trips_compact_with_its_text_readable() -> None:
         {"n": 10**30},  # past 64 bits
         {"s": "x\ud800y"},  # a lone surrogate, as a \\u escape
         {"nested": [{"n": -(10**20)}, "Київ"]},
+        {"both": [10**30, "Київ", "\udc00"]},
     ],
 )
 def test_what_the_fast_encoder_refuses_is_still_json(value: object) -> None:
-    assert json.loads(dumps(value)) == value
+    text = dumps(value)
+    assert json.loads(text) == value
+    assert "\\u041a" not in text  # the rest of the document keeps its text readable ("Київ")
 
 
-def test_what_is_not_json_is_a_type_error() -> None:
-    with pytest.raises(TypeError):
-        dumps({"o": object()})
+@pytest.mark.parametrize("value", [object(), datetime(2026, 1, 1, tzinfo=UTC), Target(regions=("31",))])
+def test_what_is_not_json_is_a_type_error(value: object) -> None:
+    with pytest.raises(TypeError):  # times and dataclasses have their own encoding (format_time, *_to_dict)
+        dumps({"o": value})

@@ -38,6 +38,26 @@ async def test_migrations_are_applied_in_their_order(store: SQLiteStore) -> None
     assert names[0] == "0001_alerts_events"
 
 
+async def test_every_change_to_the_subscriptions_moves_their_revision_after_all_migrations(
+    store: SQLiteStore,
+) -> None:
+    conn = sqlite3.connect(store.path)
+    try:
+        triggers = {
+            r[0]
+            for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?", ("webhook_subscriptions",)
+            )
+        }
+    finally:
+        conn.close()
+    assert triggers == {
+        "webhook_subscriptions_inserted",
+        "webhook_subscriptions_updated",
+        "webhook_subscriptions_deleted",
+    }  # a migration that rebuilds the table must make them again
+
+
 async def test_an_existing_database_gets_the_revisions_counter(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite"
     conn = sqlite3.connect(path)

@@ -237,6 +237,8 @@ _SQUARE = "[[[30.4, 50.4], [30.6, 50.4], [30.6, 50.5], [30.4, 50.4]]]"
         ('{"area": {"type": "Polygon", "coordinates": ' + _SQUARE + ', "name": "\\udc00"}}', "area"),
         ('{"area": {"type": "Polygon", "coordinates": ' + _SQUARE + ', "n": 100000000000000000000000}}', "area"),
         ('{"area": {"type": "Polygon", "coordinates": ' + _SQUARE + ', "n": 1e400}}', "area"),
+        ('{"circle": {"lat": 50.4, "lon": 30.5, "radius_km": NaN}}', "circle.radius_km"),  # echoed as text
+        ('{"regions": ["31"], "time_to_shelter_s": Infinity}', "time_to_shelter_s"),
     ],
 )
 async def test_json_that_cannot_be_stored_as_it_came_is_422_and_writes_nothing(api: Api, raw: str, field: str) -> None:

@@ -190,3 +190,25 @@ async def test_the_language_switch_works_while_the_texts_are_still_loading(open_
     await page.click("#lang-switch")  # before the texts are in
     await expect(page.locator("html")).to_have_attribute("lang", "uk")
     assert held  # the texts were indeed held back
+
+
+async def test_two_presses_of_the_language_switch_take_turns(open_page: OpenPage, site: Site) -> None:
+    page = await open_page("/")
+    asked: list[str] = []
+
+    async def slow(route: Any) -> None:
+        asked.append(route.request.url.rsplit("/", 1)[-1])
+        await asyncio.sleep(0.3)
+        await route.continue_()
+
+    await page.context.route("**/ui/messages/*.json", slow)
+    await page.reload()
+    await page.click("#lang-switch")
+    await page.click("#lang-switch")  # while the first press is still waiting: to Ukrainian and back
+    for _ in range(100):  # the second turn ends with English loaded again
+        if len(asked) == 3 and await page.evaluate("document.documentElement.lang") == "en":
+            break
+        await asyncio.sleep(0.05)
+    assert asked == ["en.json", "uk.json", "en.json"]
+    await expect(page.locator("html")).to_have_attribute("lang", "en")
+    assert await page.evaluate("localStorage.getItem('sirena.lang')") == "en"

@@ -491,7 +491,9 @@ SQLITE: tuple[tuple[str, str], ...] = (
         # A counter per table that readers cache: the database moves it itself, in the transaction of every
         # change to the table, whichever process or connection makes it (so a cached copy read at revision R is
         # still the table's content for as long as the counter reads R). The store's writer reads it with each
-        # commit of events (``Store.revision_at``), which lets the webhook enqueuer keep its list.
+        # commit of events (``Store.revision_at``), which lets the webhook enqueuer keep its list. A later
+        # migration that rebuilds ``webhook_subscriptions`` must create the three triggers again (a test checks
+        # that they exist after every migration).
         """
         CREATE TABLE revisions (
             name TEXT PRIMARY KEY,

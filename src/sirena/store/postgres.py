@@ -181,6 +181,7 @@ class PostgresStore:
 
     async def open(self) -> None:
         self._loop = asyncio.get_running_loop()
+        self._revisions = CommitRevisions()  # of this opening's commits only
         conn = await asyncio.to_thread(connect, self.url)
         try:
             await asyncio.to_thread(lambda: migrate(conn, postgis=self.postgis))

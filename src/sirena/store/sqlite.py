@@ -159,6 +159,7 @@ class SQLiteStore:
 
     async def open(self) -> None:
         self._loop = asyncio.get_running_loop()
+        self._revisions = CommitRevisions()  # of this opening's commits only
         if self.path.parent and not self.path.parent.exists():
             self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = _writer_connection(self.path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -64,6 +65,8 @@ def _location(issue: Mapping[str, Any]) -> list[str]:
 
 def _echo(value: Any) -> Any:
     shown = value if isinstance(value, str | int | float | bool) or value is None else str(value)
+    if isinstance(shown, float) and not math.isfinite(shown):
+        return str(shown)  # ``nan``, ``inf``: JSON has no such number
     if isinstance(shown, str):
         if len(shown) > MAX_VALUE_CHARS:
             shown = shown[:MAX_VALUE_CHARS] + "…"

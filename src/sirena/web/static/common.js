@@ -77,15 +77,15 @@ const Sirena = (() => {
     document.dispatchEvent(new Event("sirena:texts")); // for layers drawn by their own scripts
   }
 
-  /** Start with the stored language (or the one the server chose), and wire the switch button at once: a
-   * press while the first texts are still loading switches once they are in. */
+  /** Start with the stored language (or the one the server chose), and wire the switch button at once: presses
+   * take turns, and one made while the first texts are still loading switches once they are in. */
   async function initTexts(onChange) {
     const wanted = storedLang() || lang;
     const ready = loadTexts(wanted).then(applyTexts);
+    let turn = ready.catch(() => {}); // a failed first load still lets the switch try its own
     const sw = document.getElementById("lang-switch");
     if (sw) {
-      sw.addEventListener("click", async () => {
-        await ready;
+      const toggle = async () => {
         const next = lang === "uk" ? "en" : "uk";
         try {
           localStorage.setItem(STORE_LANG, next);
@@ -95,6 +95,10 @@ const Sirena = (() => {
         await loadTexts(next);
         applyTexts();
         if (onChange) onChange();
+      };
+      sw.addEventListener("click", () => {
+        // a press whose texts fail to load leaves the language as it was; the next press tries again
+        turn = turn.then(toggle).catch(() => {});
       });
     }
     await ready;
