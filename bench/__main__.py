@@ -72,13 +72,20 @@ def main(argv: list[str]) -> int:
     rows: list[tuple[str, dict[str, Any]]] = []
     sys.path.insert(0, str(HERE.parent))
     began, load_before = time.perf_counter(), load()
+    failed: list[str] = []
     for name in modules(argv):
         module = importlib.import_module(f"bench.{name}")
         if not hasattr(module, "run"):
             continue
         console.print(f"[bold]bench {name}[/bold]")
         started = time.perf_counter()
-        for row in module.run():
+        try:
+            measured = module.run()
+        except Exception as exc:  # one bench that cannot run here must not cost the others' figures
+            failed.append(name)
+            console.print(f"  [red]bench {name} failed: {exc}[/red]", highlight=False, soft_wrap=True)
+            continue
+        for row in measured:
             rows.append((name, row))
             console.print(f"  {row['name']}: {fmt(row['figure'])} {row['unit']} (baseline {fmt(row.get('baseline'))})")
         console.print(f"  done in {time.perf_counter() - started:.1f} s")
@@ -95,6 +102,9 @@ def main(argv: list[str]) -> int:
     console.print(table)
     took = time.perf_counter() - began
     console.print(f"all done in {took:.0f} s")
+    if failed:
+        console.print(f"[red]failed: {', '.join(failed)}; {OUT.name} left as it was[/red]", highlight=False)
+        return 1
     if not argv:
         write(rows, f"Load average at the start: {load_before}; at the end: {load()}. The whole run took {took:.0f} s.")
         console.print(f"wrote {OUT}")

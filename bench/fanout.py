@@ -29,6 +29,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import resource
 import socket
 import statistics
 import subprocess
@@ -360,9 +361,26 @@ def row(name: str, figure: float, unit: str, baseline: float, baseline_name: str
     }
 
 
+FILES_BESIDE_CLIENTS = 200
+"""Open files a process needs besides its client sockets (its database, listening sockets, libraries)."""
+
+
+def check_open_files(clients: int) -> None:
+    """Each server and load generator holds one socket per client: say so plainly when the system forbids it."""
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    needed = clients + FILES_BESIDE_CLIENTS
+    if hard != resource.RLIM_INFINITY and hard < needed:
+        raise RuntimeError(
+            f"{clients:,} clients need {needed:,} open files a process, and the limit here is {hard:,}: raise it "
+            f"(as root, `ulimit -Hn {needed}` in the shell that runs make bench) or ask for fewer clients "
+            "(SIRENA_BENCH_CLIENTS, SIRENA_BENCH_CLIENTS_BIG)"
+        )
+
+
 def run() -> list[dict[str, Any]]:
     n = int(os.environ.get("SIRENA_BENCH_CLIENTS", "10000"))
     big = int(os.environ.get("SIRENA_BENCH_CLIENTS_BIG", "19000"))
+    check_open_files(max(n, big))
     rows: list[dict[str, Any]] = []
     for kind, label in (("sse", "SSE"), ("ws", "WebSocket")):
         measured = measure(["raw", "stock", "sirena"], kind, n)
