@@ -7,8 +7,8 @@ tens of milliseconds). Holding it for the burst moves that work to the end, when
 
 Holds nest and may overlap (a bulk write whose events start a fan-out): collection resumes when the last one is
 released. A hold lasts as long as its burst: the hub's until the fan-out's last slice is written, a bulk write's
-until it is committed (a wait for the write lock included). If collection was already off when the first hold was taken (turned off by the application), the
-holds leave it off.
+until it is committed (a wait for the write lock included). If collection was already off when the first hold
+was taken (turned off by the application), the holds leave it off.
 """
 
 from __future__ import annotations
