@@ -40,18 +40,25 @@ async def issue(rt: Runtime, region: str = "31") -> int:
     return (await rt.service.issue(AlertDraft(target=Target(regions=(region,))))).event.seq
 
 
+async def lone_commits_read_nothing(rt: Runtime, sub: WebhookSubscription, count: int) -> list[int]:
+    """Issue one alert, then ``count`` more one at a time: all are queued for ``sub`` and, nothing having changed,
+    the enqueuer reads the subscriptions no more after the first. The sequence numbers queued."""
+    enqueuer = rt.delivery.enqueuer
+    assert enqueuer is not None
+    first = await issue(rt)
+    assert await until_queued(rt, sub, first) == [first]
+    reads = enqueuer.subscription_reads
+    later = [await issue(rt) for _ in range(count)]
+    assert await until_queued(rt, sub, later[-1]) == [first, *later]
+    assert enqueuer.subscription_reads == reads  # the revision did not move: the kept list was used
+    return [first, *later]
+
+
 async def test_a_lone_commit_does_not_read_the_subscriptions_again(tmp_path: Path) -> None:
     nobody = f"http://127.0.0.1:{free_port()}/hook"  # nothing listens: the messages stay queued
     async with testing.running(testing.settings_for(tmp_path, **FAST_RETRIES)) as rt:
-        enqueuer = rt.delivery.enqueuer
-        assert enqueuer is not None
         sub = await rt.delivery.webhooks.subscribe(WebhookSpec(url=nobody))
-        first = await issue(rt)
-        assert await until_queued(rt, sub, first) == [first]
-        reads = enqueuer.subscription_reads
-        later = [await issue(rt) for _ in range(5)]
-        assert await until_queued(rt, sub, later[-1]) == [first, *later]
-        assert enqueuer.subscription_reads == reads  # the revision did not move: the kept list was used
+        _first, *later = await lone_commits_read_nothing(rt, sub, 5)
         assert rt.store.revision_at(later[0]) == rt.store.revision_at(later[-1]) is not None
 
 
@@ -136,15 +143,8 @@ async def test_on_postgresql_too_the_list_is_kept_and_changes_by_another_node_ar
     with scratch_database(prefix="sirena_rev") as url:
         settings = testing.settings_for(tmp_path, database_url=url, **FAST_RETRIES)
         async with testing.running(settings) as rt:
-            enqueuer = rt.delivery.enqueuer
-            assert enqueuer is not None
             every = await rt.delivery.webhooks.subscribe(WebhookSpec(url=nobody))
-            first = await issue(rt)
-            assert await until_queued(rt, every, first) == [first]
-            reads = enqueuer.subscription_reads
-            later = [await issue(rt) for _ in range(3)]
-            assert await until_queued(rt, every, later[-1]) == [first, *later]
-            assert enqueuer.subscription_reads == reads  # lone commits, nothing changed: no read
+            first, *later = await lone_commits_read_nothing(rt, every, 3)
 
             other = open_store(url)  # another node on the same database
             await other.open()
