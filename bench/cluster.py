@@ -28,6 +28,7 @@ from typing import Any
 
 import httpx
 
+from bench import row
 from sirena import domain
 from sirena.cluster.testing import Node, cli, delete_stream, nats_url, node_env, scratch_database, start_nodes
 from sirena.domain import AlertDraft, Target
@@ -35,18 +36,6 @@ from sirena.store import open_store
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 LEASE_TTL_S = 2.0
-
-
-def _row(name: str, figure: float, unit: str, baseline: float, baseline_name: str, target: str = "") -> dict[str, Any]:
-    return {
-        "name": name,
-        "figure": round(figure, 4),
-        "unit": unit,
-        "baseline": round(baseline, 4),
-        "baseline_name": baseline_name,
-        "ratio": round(figure / baseline, 4) if baseline else None,
-        "target": target,
-    }
 
 
 async def store_writes(url: str, n: int = 1500, at_once: int = 20) -> float:
@@ -189,7 +178,7 @@ async def measure() -> list[dict[str, Any]]:
         with scratch_database(prefix="sirena_bench") as url:
             on_postgres = await store_writes(url)
         rows.append(
-            _row("store_writes.postgres", on_postgres, "writes/s", on_sqlite, "the same writes on SQLite (WAL, FULL)")
+            row("store_writes.postgres", on_postgres, "writes/s", on_sqlite, "the same writes on SQLite (WAL, FULL)")
         )
 
         env = node_env(f"sqlite:///{folder / 'one.db'}", "memory://", "sirena", SIRENA_LEASE_TTL_S=str(LEASE_TTL_S))
@@ -208,10 +197,10 @@ async def measure() -> list[dict[str, Any]]:
                     moved = await takeover(nodes, token)
             finally:
                 await delete_stream(nats_url(), stream)
-        rows.append(_row("http_writes.three_nodes", three, "writes/s", one_node, "one node on SQLite, in-process bus"))
+        rows.append(row("http_writes.three_nodes", three, "writes/s", one_node, "one node on SQLite, in-process bus"))
         q_same, q_other = statistics.quantiles(same, n=20), statistics.quantiles(other, n=20)
         rows.append(
-            _row(
+            row(
                 "latency.other_node_p50",
                 statistics.median(other),
                 "ms",
@@ -219,8 +208,8 @@ async def measure() -> list[dict[str, Any]]:
                 "the same alert on A's stream",
             )
         )
-        rows.append(_row("latency.other_node_p95", q_other[18], "ms", q_same[18], "the same alert on A's stream"))
-        rows.append(_row("takeover.webhooks", moved, "s", LEASE_TTL_S, "the lease time to live"))
+        rows.append(row("latency.other_node_p95", q_other[18], "ms", q_same[18], "the same alert on A's stream"))
+        rows.append(row("takeover.webhooks", moved, "s", LEASE_TTL_S, "the lease time to live"))
     return rows
 
 

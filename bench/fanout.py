@@ -41,6 +41,8 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
+from bench import row
+
 HERE = Path(__file__).resolve().parent
 PY = sys.executable
 REPEATS = int(os.environ.get("SIRENA_BENCH_REPEATS", "15"))
@@ -347,18 +349,6 @@ def measure(names: list[str], kind: str, clients: int) -> dict[str, dict[str, An
 def percentile(ordered: list[float], q: float) -> float:
     """Nearest-rank percentile of an ascending list."""
     return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered) + 0.5) - 1))]
-
-
-def row(name: str, figure: float, unit: str, baseline: float, baseline_name: str, target: str = "") -> dict[str, Any]:
-    return {
-        "name": name,
-        "figure": figure,
-        "unit": unit,
-        "baseline": baseline,
-        "baseline_name": baseline_name,
-        "ratio": figure / baseline if baseline else None,
-        "target": target,
-    }
 
 
 FILES_BESIDE_CLIENTS = 200

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import shapely
 
+from bench import row
 from sirena.geo import NearestIndex, PointIndex, haversine_m
 
 BBOX = (22.0, 44.3, 40.3, 52.4)
@@ -124,18 +125,6 @@ def _median_s(action: Callable[[Any], Any], repeat: int, make_arg: Callable[[], 
     return statistics.median(times)
 
 
-def _row(name: str, figure: float, unit: str, baseline: float, baseline_name: str, target: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "figure": round(figure, 4),
-        "unit": unit,
-        "baseline": round(baseline, 4),
-        "baseline_name": baseline_name,
-        "ratio": round(figure / baseline, 4) if baseline else None,
-        "target": target,
-    }
-
-
 def run(n_points: int = 10_000_000, n_shelters: int = 100_000) -> list[dict[str, Any]]:
     """Measure every figure; returns one row per figure."""
     rows = _index_rows(n_points)
@@ -153,10 +142,10 @@ def _index_rows(n_points: int) -> list[dict[str, Any]]:
     index = PointIndex(lon, lat)
     build = time.perf_counter() - start
     sort = _median_s(lambda _: np.argsort(lon), 1)
-    rows.append(_row(f"geo.index.build_{label}", build, "s", sort, "numpy.argsort of the longitudes", "<= 10 s"))
+    rows.append(row(f"geo.index.build_{label}", build, "s", sort, "numpy.argsort of the longitudes", "<= 10 s"))
     raw_mb = (lon.nbytes + lat.nbytes) / 2**20
     rows.append(
-        _row(f"geo.index.memory_{label}", index.nbytes / 2**20, "MiB", raw_mb, "the lon/lat arrays", "<= 512 MiB")
+        row(f"geo.index.memory_{label}", index.nbytes / 2**20, "MiB", raw_mb, "the lon/lat arrays", "<= 512 MiB")
     )
 
     def naive(geometry: shapely.Geometry) -> np.ndarray:
@@ -177,7 +166,7 @@ def _index_rows(n_points: int) -> list[dict[str, Any]]:
         share = f"{found.size:,} points ({100.0 * found.size / n_points:.1f} %)"
         detail = "" if name == "city_polygon" else f", {source}"
         rows.append(
-            _row(
+            row(
                 f"geo.index.query_{name}_{label}",
                 ms,
                 "ms",
@@ -197,7 +186,7 @@ def _index_rows(n_points: int) -> list[dict[str, Any]]:
     base = _median_s(lambda _: np.flatnonzero(haversine_m(c_lat, c_lon, lat, lon) <= radius_km * 1000), 3) * 1000
     share = f"{found.size:,} points ({100.0 * found.size / n_points:.1f} %) within {radius_km:g} km"
     rows.append(
-        _row(f"geo.index.query_circle_{label}", ms, "ms", base, f"haversine_m over all points; {share}", "<= 10 ms")
+        row(f"geo.index.query_circle_{label}", ms, "ms", base, f"haversine_m over all points; {share}", "<= 10 ms")
     )
     return rows
 
@@ -222,7 +211,7 @@ def _nearest_row(n_shelters: int) -> dict[str, Any]:
         d = haversine_m(q_lat[q], q_lon[q], s_lat, s_lon)
         np.argpartition(d, int(ks[q]))[: ks[q]]
     brute = (time.perf_counter() - start) / q_lon.size * 1000
-    return _row(
+    return row(
         f"geo.nearest.k1_10_among_{n_shelters // 1000}k",
         per_query,
         "ms",
@@ -237,8 +226,8 @@ def main() -> None:
     parser.add_argument("--points", type=int, default=10_000_000)
     parser.add_argument("--shelters", type=int, default=100_000)
     args = parser.parse_args()
-    for row in run(args.points, args.shelters):
-        print(json.dumps(row, ensure_ascii=False))
+    for result in run(args.points, args.shelters):
+        print(json.dumps(result, ensure_ascii=False))
 
 
 if __name__ == "__main__":

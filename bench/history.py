@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bench import row
 from sirena.domain import Transition
 from sirena.domain.model import EventType
 from sirena.history.archive import History
@@ -44,18 +45,6 @@ from sirena.store.history import time_text
 
 KYIV = ZoneInfo("Europe/Kyiv")
 SAMPLE = 2_000
-
-
-def _row(name: str, figure: float, unit: str, baseline: float, baseline_name: str, target: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "figure": round(figure, 4),
-        "unit": unit,
-        "baseline": round(baseline, 4),
-        "baseline_name": baseline_name,
-        "ratio": round(figure / baseline, 4) if baseline else None,
-        "target": target,
-    }
 
 
 def _parse_floor() -> float:
@@ -176,7 +165,7 @@ async def _stats_rows(path: Path, registry: RegionRegistry, repeat: int = 5) -> 
                 direct_timings.append(time.perf_counter() - began)
             assert [(b.alerts, b.ms) for b in result.buckets] == expected, f"{name}: rollups and direct differ"
             rows.append(
-                _row(
+                row(
                     f"history.stats.{name}",
                     statistics.median(timings) * 1000,
                     "ms",
@@ -198,7 +187,7 @@ async def _run() -> list[dict[str, Any]]:
         one_by_one = await _one_by_one(folder, registry, alerts)
         floor = _parse_floor()
         rows = [
-            _row(
+            row(
                 "history.import.full",
                 first,
                 "s",
@@ -206,7 +195,7 @@ async def _run() -> list[dict[str, Any]]:
                 f"one store.write per alert (timed on {SAMPLE:,}, scaled to {alerts:,})",
                 "< 30 s",
             ),
-            _row(
+            row(
                 "history.import.full_cpu",
                 first_cpu,
                 "s CPU",
@@ -214,7 +203,7 @@ async def _run() -> list[dict[str, Any]]:
                 "CPU to gunzip and csv.reader the four files, nothing else",
                 "",
             ),
-            _row("history.import.again", again, "s", first, "the first import", "adds nothing"),
+            row("history.import.again", again, "s", first, "the first import", "adds nothing"),
         ]
         rows += await _stats_rows(path, registry)
     return rows
@@ -227,8 +216,8 @@ def run() -> list[dict[str, Any]]:
 
 def main() -> None:
     started = datetime.now()
-    for row in run():
-        print(json.dumps(row, ensure_ascii=False))
+    for result in run():
+        print(json.dumps(result, ensure_ascii=False))
     print(json.dumps({"elapsed_s": round((datetime.now() - started).total_seconds(), 1)}))
 
 

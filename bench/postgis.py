@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import shapely
 
+from bench import row
 from sirena.cluster.testing import scratch_database
 from sirena.domain.model import Alert, AlertState, Circle, Kind, Level, Status, Target
 from sirena.shelters import Shelter, ShelterDirectory
@@ -34,18 +35,6 @@ N = 100_000
 QUERIES = 1000
 ALERTS = 100
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
-
-
-def _row(name: str, figure: float, unit: str, baseline: float, baseline_name: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "figure": round(figure, 4),
-        "unit": unit,
-        "baseline": round(baseline, 4),
-        "baseline_name": baseline_name,
-        "ratio": round(figure / baseline, 4) if baseline else None,
-        "target": "",
-    }
 
 
 def _alert(i: int, target: Target) -> Alert:
@@ -142,10 +131,10 @@ async def measure() -> list[dict[str, Any]]:
             await python.close()
             await gis.close()
     return [
-        _row("nearest.postgis (100k shelters, k=5)", gis_rate, "queries/s", py_rate, "in-memory NearestIndex"),
-        _row("nearest.first (after start-up)", gis_first * 1000, "ms", py_first * 1000, "in-memory: load + index"),
-        _row("match.postgis (100k places)", gis_ms, "ms/alert", py_ms, "in-memory PlaceIndex"),
-        _row("match.first (after start-up)", gis_match_first * 1000, "ms", py_match_first * 1000, "in-memory: load"),
+        row("nearest.postgis (100k shelters, k=5)", gis_rate, "queries/s", py_rate, "in-memory NearestIndex"),
+        row("nearest.first (after start-up)", gis_first * 1000, "ms", py_first * 1000, "in-memory: load + index"),
+        row("match.postgis (100k places)", gis_ms, "ms/alert", py_ms, "in-memory PlaceIndex"),
+        row("match.first (after start-up)", gis_match_first * 1000, "ms", py_match_first * 1000, "in-memory: load"),
     ]
 
 

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import shapely
 
+from bench import row
 from bench.geo_index import city_polygon, points
 from sirena.domain.model import Alert, AlertState, Circle, Kind, Level, Status, Target
 from sirena.geo import PointIndex, circle, haversine_m, normalize
@@ -42,18 +43,6 @@ from sirena.regions import RegionRegistry, load_builtin
 from sirena.shelters import ShelterDirectory
 from sirena.store import SQLiteStore
 from sirena.targeting import AlertArea, PlaceColumns, PlaceIndex, RegionClosure
-
-
-def _row(name: str, figure: float, unit: str, baseline: float, baseline_name: str, target: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "figure": round(figure, 5),
-        "unit": unit,
-        "baseline": round(baseline, 5),
-        "baseline_name": baseline_name,
-        "ratio": round(figure / baseline, 4) if baseline else None,
-        "target": target,
-    }
 
 
 def _per_call_ms(action: Callable[[int], Any], calls: int, rounds: int = 5) -> float:
@@ -119,7 +108,7 @@ def _affected_rows(registry: RegionRegistry) -> list[dict[str, Any]]:
     fast = _per_call_ms(lambda i: closure.affected(alerts[i]), len(alerts))
     slow = _per_call_ms(expand, len(alerts), rounds=3)
     rows = [
-        _row(
+        row(
             "targeting.affected_regions",
             fast,
             "ms",
@@ -142,7 +131,7 @@ def _affected_rows(registry: RegionRegistry) -> list[dict[str, Any]]:
     fast = _per_call_ms(lambda i: registry.regions_for_geometry(shapes[i % len(shapes)]), 60)
     slow = _per_call_ms(naive_touch, 60, rounds=3)
     rows.append(
-        _row(
+        row(
             "targeting.polygon_to_regions",
             fast,
             "ms",
@@ -192,7 +181,7 @@ def _match_rows(registry: RegionRegistry, n_places: int) -> list[dict[str, Any]]
     points_only = time.perf_counter() - start
     label = f"{n_places / 1e6:g}M"
     rows = [
-        _row(
+        row(
             f"targeting.match.build_{label}",
             build,
             "s",
@@ -231,7 +220,7 @@ def _match_rows(registry: RegionRegistry, n_places: int) -> list[dict[str, Any]]
         fast = _per_call_ms(lambda _, a=a, c=affected: index.match(AlertArea.of(a, closure), c), 5, rounds=3)
         slow = _per_call_ms(lambda _, a=a, c=affected: brute(AlertArea.of(a, closure), c), 1, rounds=3)
         rows.append(
-            _row(
+            row(
                 f"targeting.match.{name}_{label}",
                 fast,
                 "ms",
@@ -263,7 +252,7 @@ async def _shelter_rows(n_shelters: int) -> list[dict[str, Any]]:
                 pass
             reading = time.perf_counter() - start
             rows = [
-                _row(
+                row(
                     f"targeting.shelters.import_{n_shelters // 1000}k_csv",
                     imported,
                     "s",
@@ -297,7 +286,7 @@ async def _shelter_rows(n_shelters: int) -> list[dict[str, Any]]:
         finally:
             await store.close()
     rows.append(
-        _row(
+        row(
             f"targeting.nearest_shelter_among_{n_shelters // 1000}k",
             fast,
             "ms",
@@ -314,8 +303,8 @@ def main() -> None:
     parser.add_argument("--places", type=int, default=2_000_000)
     parser.add_argument("--shelters", type=int, default=100_000)
     args = parser.parse_args()
-    for row in run(args.places, args.shelters):
-        print(json.dumps(row, ensure_ascii=False))
+    for result in run(args.places, args.shelters):
+        print(json.dumps(result, ensure_ascii=False))
 
 
 if __name__ == "__main__":
