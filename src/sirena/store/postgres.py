@@ -359,13 +359,7 @@ class PostgresStore:
         then: WriteHook | None = None,
         new: bool = False,
     ) -> WriteResult:
-        def run(conn: Connection) -> WriteResult:
-            result = _apply(conn, alert_id, step, idempotency, new=new)
-            if then is not None and not result.replayed:
-                then(conn, result)
-            return result
-
-        return await self._write(run)
+        return await self._write(lambda conn: _apply(conn, alert_id, step, idempotency, new=new, then=then))
 
     async def get_alert(self, alert_id: str) -> Alert | None:
         return await self._read(lambda conn: _load_alert(conn, alert_id))

@@ -338,13 +338,7 @@ class SQLiteStore:
         then: WriteHook | None = None,
         new: bool = False,
     ) -> WriteResult:
-        def run(conn: sqlite3.Connection) -> WriteResult:
-            result = _apply(conn, alert_id, step, idempotency, new=new)
-            if then is not None and not result.replayed:
-                then(conn, result)
-            return result
-
-        return await self._write(run)
+        return await self._write(lambda conn: _apply(conn, alert_id, step, idempotency, new=new, then=then))
 
     async def get_alert(self, alert_id: str) -> Alert | None:
         return await self._read(lambda conn: _load_alert(conn, alert_id))
@@ -515,8 +509,16 @@ _UPSERT_ALERT = (
 
 
 def _apply(
-    conn: Connection, alert_id: str, step: Step, idem: IdempotencyKey | None, *, new: bool = False
+    conn: Connection,
+    alert_id: str,
+    step: Step,
+    idem: IdempotencyKey | None,
+    *,
+    new: bool = False,
+    then: WriteHook | None = None,
 ) -> WriteResult:
+    """One write of one alert, in the write transaction; ``then`` runs after it in the same transaction (not for a
+    replayed idempotent request)."""
     if idem is not None:
         row = conn.execute(
             "SELECT request_hash, event_seq FROM idempotency WHERE scope = ? AND key = ?",
@@ -556,7 +558,10 @@ def _apply(
             "INSERT INTO idempotency (scope, key, request_hash, event_seq, created_at) VALUES (?, ?, ?, ?, ?)",
             (idem.scope, idem.key, idem.request_hash, seq, updated),
         )
-    return WriteResult(Event(seq=seq, type=event_type, alert=alert, at=alert.updated_at))
+    result = WriteResult(Event(seq=seq, type=event_type, alert=alert, at=alert.updated_at))
+    if then is not None:
+        then(conn, result)
+    return result
 
 
 def _find(conn: Connection, query: AlertQuery) -> list[Alert]:
