@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -194,6 +195,8 @@ async def test_the_language_switch_works_while_the_texts_are_still_loading(open_
 
 async def test_two_presses_of_the_language_switch_take_turns(open_page: OpenPage, site: Site) -> None:
     page = await open_page("/")
+    # the first load's texts are in before the slow route goes up, so it sees only the reload and the presses
+    await expect(page.locator("#lang-switch")).to_have_attribute("aria-label", re.compile("."))
     asked: list[str] = []
 
     async def slow(route: Any) -> None:
