@@ -29,6 +29,7 @@ from sirena.service import AlertService, Clock, utcnow
 from sirena.settings import Settings
 from sirena.shelters import ShelterDirectory
 from sirena.store import Store, open_store
+from sirena.store.postgis import unused_notice
 from sirena.stream import Hub
 from sirena.targeting import PlaceRegistry, TimeToShelter
 
@@ -108,6 +109,8 @@ class Runtime:
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         await self.store.open()
+        if (notice := unused_notice(self.store)) and (self.siblings is None or self.siblings.index == 0):
+            log.warning("%s", notice.removeprefix("sirena: "))
         await record_settings(self.store, self.settings)
         registry = self._given_registry or await resolve_regions(self.settings, self.store)
         shelter_times = TimeToShelter.from_setting(self.settings.time_to_shelter_file, registry)

@@ -17,7 +17,10 @@ it): without it these tests skip locally and fail under ``CI=true``.
 
 from __future__ import annotations
 
+import logging
 import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -351,9 +354,10 @@ async def test_postgis_off_then_auto(postgis_server: None) -> None:
             await again.close()
 
 
-async def test_a_role_that_may_not_create_postgis(postgis_server: None) -> None:
-    """PostGIS is not a trusted extension: a database owner who is not a superuser may not create it. ``auto``
-    then carries on in memory (the migration stays pending), ``on`` refuses to start."""
+@pytest.fixture
+def owner_url(postgis_server: None) -> Iterator[str]:
+    """A scratch database owned by a role that is not a superuser, as that role. PostGIS is not a trusted
+    extension, so the owner may not create it."""
     role = unique_name("sirena_owner")
     with psycopg.connect(admin_url(), autocommit=True) as admin:
         admin.execute(f'CREATE ROLE "{role}" LOGIN')
@@ -362,25 +366,8 @@ async def test_a_role_that_may_not_create_postgis(postgis_server: None) -> None:
             name = str(psycopg.conninfo.conninfo_to_dict(url)["dbname"])
             with psycopg.connect(admin_url(), autocommit=True) as admin:
                 admin.execute(f'ALTER DATABASE "{name}" OWNER TO "{role}"')
-            as_owner = url.replace("postgresql://postgres@", f"postgresql://{role}@")
             try:
-                store = open_store(as_owner, postgis="auto")
-                await store.open()
-                try:
-                    assert geometry_of(store).engine == "python"
-                    assert "has not run" in geometry_of(store).reason
-                    directory = ShelterDirectory(store)
-                    await directory.import_file(
-                        shelters_csv(np.random.default_rng(SEED), 100), source="t", name="s.csv"
-                    )
-                    assert len(await directory.nearest(50.45, 30.52, 3)) == 3
-                finally:
-                    await store.close()
-                with pytest.raises(ConfigurationError) as refused:
-                    await open_store(as_owner, postgis="on").open()
-                assert MIGRATION in refused.value.detail()
-                with psycopg.connect(url) as conn:
-                    assert conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'postgis'").fetchone() is None
+                yield url.replace("postgresql://postgres@", f"postgresql://{role}@")
             finally:
                 with psycopg.connect(url, autocommit=True) as conn:
                     conn.execute(f'REASSIGN OWNED BY "{role}" TO postgres')
@@ -389,6 +376,58 @@ async def test_a_role_that_may_not_create_postgis(postgis_server: None) -> None:
     finally:
         with psycopg.connect(admin_url(), autocommit=True) as admin:
             admin.execute(f'DROP ROLE IF EXISTS "{role}"')
+
+
+async def test_a_role_that_may_not_create_postgis(owner_url: str) -> None:
+    """``auto`` carries on in memory (the migration stays pending), ``on`` refuses to start."""
+    store = open_store(owner_url, postgis="auto")
+    await store.open()
+    try:
+        assert geometry_of(store).engine == "python"
+        assert "has not run" in geometry_of(store).reason
+        assert geometry_of(store).waiting
+        directory = ShelterDirectory(store)
+        await directory.import_file(shelters_csv(np.random.default_rng(SEED), 100), source="t", name="s.csv")
+        assert len(await directory.nearest(50.45, 30.52, 3)) == 3
+    finally:
+        await store.close()
+    with pytest.raises(ConfigurationError) as refused:
+        await open_store(owner_url, postgis="on").open()
+    assert MIGRATION in refused.value.detail()
+    with psycopg.connect(owner_url) as conn:
+        assert conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'postgis'").fetchone() is None
+
+
+def test_postgis_left_unused_is_said_by_migrate_not_by_every_command(owner_url: str) -> None:
+    """As a user sees it (real processes, no logging set up): the warning is one line on stderr from `sirena
+    migrate`, which still succeeds; other commands opening the same database say nothing about it, and with
+    SIRENA_POSTGIS=off neither does migrate."""
+
+    def sirena(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "sirena", *args, "--database-url", owner_url]
+        return subprocess.run(command, capture_output=True, text=True, timeout=120, env={**os.environ, **env})
+
+    for args in (["list"], ["token", "list"]):
+        quiet = sirena(*args)
+        assert quiet.returncode == 0, quiet.stderr
+        assert quiet.stderr == ""
+    migrated = sirena("migrate")
+    assert migrated.returncode == 0
+    assert migrated.stdout == "database is up to date\n"
+    assert migrated.stderr.count("\n") == 1
+    assert migrated.stderr.startswith("sirena: PostGIS left unused: migration 0901_targeting_postgis")
+    off = sirena("migrate", SIRENA_POSTGIS="off")
+    assert off.returncode == 0 and off.stderr == ""
+
+
+async def test_postgis_left_unused_is_logged_once_when_a_server_starts(
+    owner_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.DEBUG, logger="sirena"):
+        async with testing.api(tmp_path, database_url=owner_url, postgis="auto") as api:
+            assert (await api.client.get("/readyz")).json()["database"]["geometry"]["engine"] == "python"
+    warned = [r for r in caplog.records if r.levelno >= logging.WARNING and "PostGIS" in r.getMessage()]
+    assert [r.getMessage().split(":")[0] for r in warned] == ["PostGIS left unused"]
 
 
 @pytest.mark.parametrize(("mode", "engine"), [("auto", "postgis"), ("off", "python")])

@@ -14,6 +14,7 @@ from sirena.cli.core import database_option, main, opened, run, settings_from
 from sirena.errors import SirenaError, ValidationFailed
 from sirena.regions import load_file
 from sirena.runtime import REGIONS_META_KEY
+from sirena.store.postgis import unused_notice
 
 # -- regions, settings, docs -------------------------------------------------------------------------------
 
@@ -96,12 +97,14 @@ def showsettings_from(database_url: str | None) -> None:
 def migrate(database_url: str | None) -> None:
     """Create or upgrade the database schema."""
 
-    async def go() -> None:
-        async with opened(settings_from(database_url=database_url)):
-            pass
+    async def go() -> str | None:
+        async with opened(settings_from(database_url=database_url)) as (store, _):
+            return unused_notice(store)
 
-    run(go())
+    notice = run(go())
     click.echo("database is up to date")
+    if notice:
+        click.echo(notice, err=True)
 
 
 @main.command()

@@ -49,6 +49,7 @@ __all__ = [
     "match_places",
     "nearest_shelters",
     "shelters_within",
+    "unused_notice",
 ]
 
 log = logging.getLogger("sirena.store")
@@ -66,6 +67,9 @@ class Geometry:
     engine: Literal["postgis", "python"]
     version: str | None = None
     reason: str = ""
+    waiting: bool = False
+    """The server offers PostGIS, but its migration waits for a role that may create the extension: worth a
+    warning where the schema is migrated or a server starts (see :func:`unused_notice`), not on every command."""
 
     def to_json(self) -> dict[str, Any]:
         found: dict[str, Any] = {"engine": self.engine}
@@ -84,6 +88,14 @@ def check_mode(mode: str) -> Mode:
         if mode == known:
             return known
     raise ConfigurationError("error.postgis_mode", value=mode)
+
+
+def unused_notice(store: object, lang: str = "en") -> str | None:
+    """One line saying PostGIS is left unused and how to change that, when ``store`` waits for a role that may
+    create it; else None."""
+    from sirena import messages
+
+    return messages.t("cluster.postgis_unused", lang, name=MIGRATION) if geometry_of(store).waiting else None
 
 
 def geometry_of(store: object) -> Geometry:
@@ -117,7 +129,8 @@ def engine(conn: Any, mode: str) -> Geometry:
         elif not available(conn):
             found = Geometry("python", reason="the postgis extension is not installed on the server")
         else:
-            found = Geometry("python", reason=f"migration {MIGRATION} has not run (no right to create the extension)")
+            reason = f"migration {MIGRATION} has not run (no right to create the extension)"
+            found = Geometry("python", reason=reason, waiting=True)
     if found.engine == "postgis":
         log.info("geometry engine: PostGIS %s (nearest shelters, alert → places matching)", found.version)
     else:

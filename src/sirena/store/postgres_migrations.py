@@ -173,9 +173,9 @@ def _apply_postgis(conn: psycopg.Connection[Any], mode: str, done: set[str]) -> 
         except psycopg.errors.InsufficientPrivilege as exc:
             if mode == "on":
                 raise ConfigurationError("error.postgres_migration", name=name, reason=_reason(exc)) from None
-            gis.log.warning(
-                "PostGIS left unused: migration %s needs a role that may create it (%s)", name, _reason(exc)
-            )
+            # Pending until a role that may runs it; said where useful (`sirena migrate`, a server starting)
+            # rather than by every command that opens the store (see :func:`sirena.store.postgis.unused_notice`).
+            gis.log.debug("PostGIS left unused: migration %s needs a role that may create it (%s)", name, _reason(exc))
             return applied
         except psycopg.Error as exc:
             raise ConfigurationError("error.postgres_migration", name=name, reason=_reason(exc)) from None
