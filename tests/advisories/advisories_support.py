@@ -60,9 +60,10 @@ class Site:
 
 
 @contextlib.asynccontextmanager
-async def site(folder: Path, **overrides: Any) -> AsyncIterator[Site]:
+async def site(folder: Path, *, front: bool = True, **overrides: Any) -> AsyncIterator[Site]:
+    """A running server; with ``front=False`` its live streams go through the ASGI app (see ``testing.serve``)."""
     settings = testing.settings_for(folder, **{**FAST, **overrides})
-    async with testing.running(settings) as rt, testing.serve(rt) as base:
+    async with testing.running(settings) as rt, testing.serve(rt, front=front) as base:
         token, _ = await auth.create(rt.store, "admin-desk")
         async with httpx.AsyncClient(base_url=base, timeout=30) as client:
             yield Site(rt, base, client, {"Authorization": f"Bearer {token}"})

@@ -5,6 +5,7 @@ issuer publish to it; anyone may subscribe to it on every live outlet."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from sirena.advisories.access import Clock, audit, now_text, require_role
@@ -32,6 +33,8 @@ class Channels:
     def __init__(self, store: object, clock: Clock) -> None:
         self.sql = sql_store(store)
         self.clock = clock
+        self.known: set[str] = set()
+        """Ids of channels this process has seen in the store (channels are never deleted)."""
 
     async def create(self, who: Principal, draft: ChannelDraft) -> dict[str, Any]:
         """A new channel (administrators only); 409 when the id is taken."""
@@ -63,13 +66,26 @@ class Channels:
             audit(conn, moment, who, "channel.create", f"channel:{draft.id}", dict(channel))
             return channel
 
-        return await self.sql.transaction(run)
+        created = await self.sql.transaction(run)
+        self.known.add(draft.id)
+        return created
 
     async def get(self, channel_id: str) -> dict[str, Any]:
         found = await self.sql.read(lambda conn: sql.get_channel(conn, channel_id))
         if found is None:
             raise ChannelNotFound("advisories.error.channel_not_found", channel=channel_id)
+        self.known.add(channel_id)
         return found
+
+    def seen(self, ids: Iterable[str]) -> bool:
+        """Whether every channel in ``ids`` is known to exist without reading the store."""
+        return self.known.issuperset(ids)
+
+    async def require(self, ids: Iterable[str]) -> None:
+        """Every channel in ``ids`` exists; the first (in sorted order) that does not is ``404 channel-not-found``.
+        Only channels this process has not seen are read, so one created by another process or node is found."""
+        for channel_id in sorted(set(ids) - self.known):
+            await self.get(channel_id)
 
     async def list(self) -> list[dict[str, Any]]:
         return await self.sql.read(sql.list_channels)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
@@ -28,6 +29,7 @@ from sirena.web.problems import MEDIA_TYPE, problem_body
 
 if TYPE_CHECKING:
     from sirena.runtime import Runtime
+    from sirena.stream import EventFilter
 
 STREAM_PATH = b"/api/v1/stream"
 MAX_HEAD = 16 * 1024
@@ -52,6 +54,7 @@ class FrontProtocol(asyncio.Protocol):
         self.client: DirectClient | None = None
         self.session: WebSocketSession | None = None
         self.runtime: Runtime | None = None
+        self.streaming = False
 
     # -- asyncio.Protocol -----------------------------------------------------------------------------------
 
@@ -62,7 +65,7 @@ class FrontProtocol(asyncio.Protocol):
         if self.session is not None:
             self.session.data_received(data)
             return
-        if self.client is not None:
+        if self.streaming:
             return  # a stream client has nothing more to say; its requests end with the connection
         self.head += data
         end = self.head.find(b"\r\n\r\n")
@@ -94,8 +97,9 @@ class FrontProtocol(asyncio.Protocol):
         if self.session is not None:
             self.session.shutdown()
         elif self.transport is not None and not self.transport.is_closing():
-            retry = self.runtime.settings.stream_retry_ms if self.runtime else 2000
-            self.transport.write(sse.retry(retry))
+            if self.client is not None:  # (none yet while its channels are looked up: nothing was sent)
+                retry = self.runtime.settings.stream_retry_ms if self.runtime else 2000
+                self.transport.write(sse.retry(retry))
             self.transport.close()
 
     # -- the two paths --------------------------------------------------------------------------------------
@@ -123,11 +127,33 @@ class FrontProtocol(asyncio.Protocol):
             self._refuse(exc, headers)
             return
         self.runtime = rt
+        self.streaming = True
         self.server_state.connections.add(self)
+        if not flt.channels or rt.advisories.channels.seen(flt.channels):
+            self._open_stream(rt, flt, last)
+        else:  # a channel this process has not seen: read the store (another node may have created it)
+            self._spawn(self._open_when_known(rt, flt, last, headers))
+
+    def _open_stream(self, rt: Runtime, flt: EventFilter, last: int | None) -> None:
+        assert self.transport is not None
         head = STREAM_HEAD if rt.siblings is None else worker_head(rt.siblings.index)
         self.transport.write(head + sse.retry(rt.settings.stream_retry_ms))
         self.client = rt.hub.attach(self.transport, flt)
-        task = asyncio.get_running_loop().create_task(self._catch_up(rt, self.client, last))
+        self._spawn(self._catch_up(rt, self.client, last))
+
+    async def _open_when_known(self, rt: Runtime, flt: EventFilter, last: int | None, headers: dict[str, str]) -> None:
+        assert self.transport is not None
+        try:
+            await rt.advisories.channels.require(flt.channels)
+        except SirenaError as exc:
+            if not self.transport.is_closing():
+                self._refuse(exc, headers)
+            return
+        if not self.transport.is_closing():
+            self._open_stream(rt, flt, last)
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
         self.server_state.tasks.add(task)
         task.add_done_callback(self.server_state.tasks.discard)
 

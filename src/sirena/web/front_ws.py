@@ -11,7 +11,10 @@ so the hub writes each event's frame, encoded once, straight to every client's t
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
+from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
@@ -59,6 +62,9 @@ class WebSocketSession:
         self.lang = messages.DEFAULT_LANGUAGE
         self.client: DirectClient | None = None
         self.task: asyncio.Task[None] | None = None
+        self.check: asyncio.Task[None] | None = None
+        """Looking up channels this process has not seen; client messages wait in ``backlog`` meanwhile."""
+        self.backlog: deque[Any] = deque()
         self.hello_timer: asyncio.TimerHandle | None = None
         self.close_timer: asyncio.TimerHandle | None = None
         self.waiting_hello = False
@@ -94,16 +100,20 @@ class WebSocketSession:
                 since_value(params.get("since_seq")),
             )
         except SirenaError as exc:
-            self.send_error(exc)
-            self.close(CLOSE_POLICY)
+            self._refuse(exc)
             return
+        self._when_known(self.query[0], self._await_hello, self._refuse)
+        self._handle(events[1:])
+
+    def _await_hello(self) -> None:
+        """Wait ``ws_hello_s`` for a first message that replaces the query's filters, or stream them now."""
+        assert self.query is not None
         hello_s = self.rt.settings.ws_hello_s
         if hello_s > 0:
             self.waiting_hello = True
             self.hello_timer = asyncio.get_running_loop().call_later(hello_s, self._no_hello)
         else:
             self.stream(*self.query)
-        self._handle(events[1:])
 
     def data_received(self, data: bytes) -> None:
         if self.ended:
@@ -146,7 +156,9 @@ class WebSocketSession:
     # -- messages -------------------------------------------------------------------------------------------
 
     def _handle(self, events: list[Any]) -> None:
-        for event in events:
+        self.backlog.extend(events)
+        while self.backlog and self.check is None:
+            event = self.backlog.popleft()
             if not isinstance(event, Frame) or event.opcode not in (Opcode.TEXT, Opcode.BINARY, Opcode.CONT):
                 continue  # pings are answered and closes echoed by the protocol object itself
             if event.opcode is not Opcode.CONT:
@@ -196,12 +208,14 @@ class WebSocketSession:
             try:
                 chosen = subscription(self.rt, data)
             except SirenaError as exc:
-                self.send_error(exc)
-                self.close(CLOSE_POLICY)
+                self._refuse(exc)
                 return
             if chosen is None:
                 self._answer(data)
-        self.stream(*(chosen or self.query))
+        if chosen is None:
+            self.stream(*self.query)
+        else:
+            self._when_known(chosen[0], functools.partial(self.stream, *chosen), self._refuse)
 
     def _answer(self, data: Any) -> None:
         """Reply to a ping; new filters restart the stream (a fresh snapshot, or the events after last_seq)."""
@@ -221,7 +235,29 @@ class WebSocketSession:
         if found is None:
             self.send_error(ValidationFailed("error.ws_message", field="message"))
             return
-        self.stream(*found)
+        self._when_known(found[0], functools.partial(self.stream, *found), self.send_error)
+
+    def _when_known(self, flt: EventFilter, then: Callable[[], None], refused: Callable[[SirenaError], None]) -> None:
+        """``then()`` once every channel ``flt`` names is known to exist, ``refused(error)`` for one that does not.
+        A channel this process has not seen is read from the store (another node may have created it); client
+        messages that arrive meanwhile wait, so they are answered in order."""
+        if not flt.channels or self.rt.advisories.channels.seen(flt.channels):
+            then()
+            return
+        task = self.check = asyncio.get_running_loop().create_task(self._check(flt, then, refused))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _check(self, flt: EventFilter, then: Callable[[], None], refused: Callable[[SirenaError], None]) -> None:
+        try:
+            await self.rt.advisories.channels.require(flt.channels)
+        except SirenaError as exc:
+            self.check = None
+            refused(exc)
+        else:
+            self.check = None
+            then()
+        self._handle([])
 
     # -- sending --------------------------------------------------------------------------------------------
 
@@ -248,9 +284,15 @@ class WebSocketSession:
     def send_error(self, error: SirenaError) -> None:
         self.send(dumps({"type": "error", "problem": problem_body(error, self.lang, WS_PATH.decode())}))
 
+    def _refuse(self, error: SirenaError) -> None:
+        """A bad query or first message: the error, then close with 1008."""
+        self.send_error(error)
+        self.close(CLOSE_POLICY)
+
     def close(self, code: int, reason: str = "") -> None:
         """Send a close frame; the connection ends when the client answers, or after ``CLOSE_WAIT_S``."""
         self._stop_stream()
+        self._stop_check()
         self.waiting_hello = False
         if self.proto.state is OPEN:
             self.proto.send_close(code, reason)
@@ -267,12 +309,18 @@ class WebSocketSession:
                 self.task.cancel()
             self.task = None
 
+    def _stop_check(self) -> None:
+        if self.check is not None:
+            self.check.cancel()
+            self.check = None
+
     def _end(self) -> None:
         if self.ended:
             return
         self.ended = True
         self.waiting_hello = False
         self._stop_stream()
+        self._stop_check()
         if self.hello_timer is not None:
             self.hello_timer.cancel()
             self.hello_timer = None

@@ -57,8 +57,7 @@ async def existing_channels(rt: Runtime, ids: Iterable[str]) -> tuple[str, ...]:
     """``ids`` checked, each once; an unknown channel is ``404 channel-not-found``, so that a misspelt channel is
     not a subscription that silently never receives anything."""
     checked = tuple(dict.fromkeys(check_channel_id(c, "channels") for c in ids))
-    for channel_id in checked:
-        await rt.advisories.channels.get(channel_id)
+    await rt.advisories.channels.require(checked)
     return checked
 
 

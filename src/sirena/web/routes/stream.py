@@ -77,10 +77,12 @@ async def stream(
     """Sends `snapshot` (active alerts) on connect, then `alert.issued`, `alert.updated`, `alert.ended` and
     `alert.cancelled` events with `id:` = sequence number, and the notices in the same sequence: public
     `advisory.issued|updated|ended` (and those of `channels`), `report.added` and `alert.all_clear`. Reconnect
-    with `Last-Event-ID` to get exactly the events missed."""
+    with `Last-Event-ID` to get exactly the events missed. A channel that does not exist is refused (404
+    `channel-not-found`)."""
     rt = runtime(request)
     flt = stream_filter(rt, regions, statuses, channels)
     start = resume_point(last_event_id, since_seq)
+    await rt.advisories.channels.require(flt.channels)
     return StreamingResponse(
         sse_events(rt, flt, start),
         media_type="text/event-stream",

@@ -5,7 +5,8 @@ Text frames, each one JSON object:
 - server → client: ``{"type": "snapshot", "seq", "alerts"}`` on connect (not when resuming); then every change
   as ``{"seq", "type": "alert.issued" | …, "alert"}``, exactly the SSE ``data:``; ``{"type": "heartbeat",
   "seq"}`` when idle; ``{"type": "pong"}`` after a ping; ``{"type": "error", "problem": {...}}`` for a bad
-  request.
+  request, a channel that does not exist included (``/problems/channel-not-found``): a bad query or first
+  message then closes the socket with 1008, a bad later message leaves the stream as it was.
 - client → server: optionally ``{"regions": [...], "statuses": [...], "channels": [...], "last_seq": n}`` as the
   first message (within ``SIRENA_WS_HELLO_S``), which replaces the query filters, or at any later time to change
   them (a fresh snapshot follows, or the events after ``last_seq``); ``{"type": "ping"}`` at any time.
@@ -132,6 +133,8 @@ class _Connection:
             return None
         try:
             found = subscription(self.rt, data)
+            if found is not None:
+                await self.rt.advisories.channels.require(found[0].channels)
         except SirenaError as exc:
             await self.send_error(exc)
             return None
@@ -160,6 +163,7 @@ async def websocket_stream(
     try:
         try:
             flt, last_id = stream_filter(rt, regions, statuses, channels), since_seq
+            await rt.advisories.channels.require(flt.channels)
         except SirenaError as exc:
             await conn.send_error(exc)
             await websocket.close(CLOSE_POLICY)
@@ -170,6 +174,8 @@ async def websocket_stream(
         if hello is not None:
             try:
                 chosen = subscription(rt, hello)
+                if chosen is not None:
+                    await rt.advisories.channels.require(chosen[0].channels)
             except SirenaError as exc:
                 await conn.send_error(exc)
                 await websocket.close(CLOSE_POLICY)
