@@ -13,7 +13,10 @@ from delivery_helpers import FAST_RETRIES, free_port
 
 from sirena import testing
 from sirena.delivery import SubscriptionFilter, WebhookSpec
-from sirena.delivery.webhooks import Webhooks
+from sirena.delivery.channels import sql_runner
+from sirena.delivery.nearby import Nearby
+from sirena.delivery.outbox import Enqueuer
+from sirena.delivery.webhooks import FormatContext, Webhooks
 from sirena.domain import AlertDraft, Target
 from sirena.runtime import Runtime
 from sirena.service import AlertService
@@ -60,6 +63,36 @@ async def test_a_lone_commit_does_not_read_the_subscriptions_again(tmp_path: Pat
         sub = await rt.delivery.webhooks.subscribe(WebhookSpec(url=nobody))
         _first, *later = await lone_commits_read_nothing(rt, sub, 5)
         assert rt.store.revision_at(later[0]) == rt.store.revision_at(later[-1]) is not None
+
+
+async def test_events_a_poll_reads_from_the_log_use_the_kept_list_too(tmp_path: Path) -> None:
+    # a poll can read this store's events from the log before the bus hands them on; an enqueuer that no bus
+    # feeds reads every batch that way
+    nobody = f"http://127.0.0.1:{free_port()}/hook"
+    settings = testing.settings_for(tmp_path, webhooks=False, **FAST_RETRIES)
+    async with testing.running(settings) as rt:
+        webhooks = rt.delivery.webhooks
+        context = FormatContext(rt.registry, rt.service, Nearby(rt.registry, 0, rt.shelters))
+        enqueuer = Enqueuer(
+            rt.store, sql_runner(rt.store), webhooks, context, rt.delivery.metrics, lambda _: None, poll_s=3600
+        )
+        await enqueuer.start()
+        sub = await webhooks.subscribe(WebhookSpec(url=nobody))
+        first = await issue(rt)
+        await enqueuer.drain()
+        reads, log_reads = enqueuer.subscription_reads, enqueuer.log_reads
+        later = [await issue(rt) for _ in range(3)]
+        await enqueuer.drain()
+        assert enqueuer.log_reads > log_reads
+        assert enqueuer.subscription_reads == reads
+        assert await seqs_queued(rt, sub) == [first, *later]
+
+        added = await webhooks.subscribe(WebhookSpec(url=nobody))  # a change: the next batch reads the list again
+        last = await issue(rt)
+        await enqueuer.drain()
+        assert enqueuer.subscription_reads == reads + 1
+        assert await seqs_queued(rt, added) == [last]
+        assert await seqs_queued(rt, sub) == [first, *later, last]
 
 
 async def test_changes_made_by_another_process_are_honoured_for_the_next_event(tmp_path: Path) -> None:

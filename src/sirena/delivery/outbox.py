@@ -15,10 +15,12 @@ database in the transaction of every change to the table, from any process) and 
 counter inside the transaction that writes events, under its write lock, just before its commit
 (``store.revision_at``), so the
 revision it gives for event L covers every subscription change committed before L (a change commits either
-before that transaction, or in it). For a batch of handed events whose first and last events both carry the
-revision of the kept list, nothing changed in between (the counter only grows), so the kept list is the one that
-was in force for every event of the batch and is used as it is. Otherwise (another revision, an event this
-process did not write, events read from the log) the subscriptions are read again.
+before that transaction, or in it). For a batch whose first and last events both carry the revision of the kept
+list, nothing changed in between (the counter only grows, and commits of events are serialised across processes,
+so every event of the batch, whoever wrote it, was committed between those two), so the kept list is the one that
+was in force for every event of the batch and is used as it is, whether the bus handed the events on or they were
+read from the log. Otherwise (another revision, a first or last event this process did not write or no longer
+remembers) the subscriptions are read again.
 """
 
 from __future__ import annotations
@@ -129,7 +131,7 @@ class Enqueuer:
                 if self.cursor != self._persisted and time.monotonic() - self._persisted_at >= IDLE_PERSIST_S:
                     await self._commit(self.cursor, [])
                 return
-            subscriptions = await self._subscriptions_for(events, handed)
+            subscriptions = await self._subscriptions_for(events)
             rows = await self._render(events, subscriptions)
             last = events[-1].seq
             if rows or time.monotonic() - self._persisted_at >= IDLE_PERSIST_S:
@@ -140,16 +142,11 @@ class Enqueuer:
             if handed and not self._handed:
                 return  # all handed on are queued; anything the bus did not hand on is read at the next poll
 
-    async def _subscriptions_for(self, events: Sequence[LogEvent], handed: bool) -> list[WebhookSubscription]:
+    async def _subscriptions_for(self, events: Sequence[LogEvent]) -> list[WebhookSubscription]:
         """The subscriptions in force for ``events``: the kept list when the store wrote the first and the last of
         them at its revision, or else read again (see the module's docstring)."""
         kept = self._revision
-        if (
-            handed
-            and kept is not None
-            and self.store.revision_at(events[0].seq) == kept
-            and self.store.revision_at(events[-1].seq) == kept
-        ):
+        if kept is not None and self.store.revision_at(events[0].seq) == kept == self.store.revision_at(events[-1].seq):
             return self._subscriptions
         known = self._known
         self.subscription_reads += 1
