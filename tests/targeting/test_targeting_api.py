@@ -97,6 +97,8 @@ async def test_a_place_lists_only_the_alerts_that_reach_it(api: testing.Api) -> 
     found = await c.get(f"/api/v1/places/{outside['id']}/alerts", params={"statuses": "test"})
     assert ids(found) == [oblast.json()["id"]]
     assert ids(await c.get(f"/api/v1/places/{outside['id']}/alerts")) == []  # actual alerts only, by default
+    found = await c.get(f"/api/v1/places/{outside['id']}/alerts", params={"statuses": "all"})
+    assert ids(found) == [oblast.json()["id"]]
 
     problem(await c.get(f"/api/v1/places/reach/{polygon.json()['id']}"), 401, "unauthorized")
     reach = (await c.get(f"/api/v1/places/reach/{polygon.json()['id']}", headers=api.auth)).json()
@@ -164,7 +166,9 @@ async def test_import_then_nearest_and_the_map(api: testing.Api) -> None:
     near_place = (await c.get(f"/api/v1/places/{place['id']}/shelters", params={"limit": 3})).json()
     assert [s["id"] for s in near_place["shelters"]][:2] == ["city:9", "osm:node/10001"]
     region = (await c.post("/api/v1/places", json={"region": "31"})).json()
-    problem(await c.get(f"/api/v1/places/{region['id']}/shelters"), 422, "validation-failed")
+    refused = problem(await c.get(f"/api/v1/places/{region['id']}/shelters"), 422, "validation-failed")
+    assert refused["field"] == "place" and refused["region"] == "31"
+    assert "whole region (31), not a point" in refused["detail"] and "/api/v1/shelters/nearest" in refused["detail"]
 
     geojson = await c.get("/api/v1/shelters", params={"bbox": "30.50,50.44,30.53,50.45"})
     assert geojson.headers["content-type"].startswith("application/geo+json")

@@ -145,6 +145,20 @@ async def test_regions_tree_and_detail(api: Api) -> None:
     assert states["UA"]["state"] == "partly"
 
 
+async def test_region_states_take_statuses_all_like_every_list(api: Api) -> None:
+    drill = await issue(api, regions=["31"], status="exercise")
+    assert "31" not in (await api.client.get("/api/v1/regions/states")).json()["states"]
+    for statuses in ("all", "exercise", "actual,exercise"):
+        states = await api.client.get("/api/v1/regions/states", params={"statuses": statuses})
+        assert states.status_code == 200, states.text
+        assert states.json()["states"]["31"]["alerts"] == [drill["id"]]
+        detail = (await api.client.get("/api/v1/regions/31", params={"statuses": statuses})).json()
+        assert (detail["state"], [a["id"] for a in detail["alerts"]]) == ("alert", [drill["id"]])
+    assert (await api.client.get("/api/v1/regions/31")).json()["state"] == "calm"
+    refused = await api.client.get("/api/v1/regions/states", params={"statuses": "maybe"})
+    assert_problem(refused, 422, "validation-failed")
+
+
 async def test_index_serves_json_and_html(api: Api) -> None:
     await issue(api, regions=["31"])
     index = await api.client.get("/", headers={"Accept": "application/json"})

@@ -14,6 +14,7 @@ from sirena.auth import accounts, audit
 from sirena.auth.errors import CsrfFailed
 from sirena.auth.policy import Action, ApprovalRules, Guard
 from sirena.auth.principal import Principal
+from sirena.domain.model import Status
 from sirena.errors import Forbidden, Unauthorized, UnknownRegion, ValidationFailed
 from sirena.runtime import Runtime
 from sirena.store.base import TokenRecord, WriteHook
@@ -101,6 +102,12 @@ def enums(kind: type[E], values: Iterable[str], field: str) -> frozenset[E]:
                 "error.bad_choice", field=field, value=value, choices=[k.value for k in kind]
             ) from None
     return frozenset(out)
+
+
+def statuses_of(value: str | None) -> frozenset[Status]:
+    """A ``statuses`` parameter: comma-separated statuses, ``all`` for every one, ``actual`` when left out."""
+    wanted = split(value)
+    return frozenset(Status) if wanted == ["all"] else enums(Status, wanted or ["actual"], "statuses")
 
 
 def check_regions(rt: Runtime, ids: Iterable[str], field: str) -> list[str]:

@@ -20,9 +20,9 @@ from sirena.protocol.cap.model import CapMessage
 from sirena.protocol.cap.vocabulary import MIME_CAP_XML
 from sirena.runtime import Runtime
 from sirena.store import cap as sql_cap
-from sirena.web.deps import check_regions, require_principal, runtime
+from sirena.web.deps import check_regions, require_principal, runtime, statuses_of
 from sirena.web.routes.cap import conditional
-from sirena.web.routes.channels import channels_of, refusals, statuses_of
+from sirena.web.routes.channels import channels_of, refusals
 from sirena.web.schemas import Language, RegionId
 
 router = APIRouter(tags=["advisories"])

@@ -18,12 +18,11 @@ from sirena.advisories.model import ChannelDraft
 from sirena.auth import audit
 from sirena.auth.principal import Principal
 from sirena.cap.storage import sql as cap_sql
-from sirena.domain.model import Status
 from sirena.errors import Forbidden
 from sirena.protocol.cap.atom import MIME_ATOM
 from sirena.runtime import Runtime
 from sirena.store import cap as sql_cap
-from sirena.web.deps import enums, require_principal, runtime, split
+from sirena.web.deps import require_principal, runtime, split, statuses_of
 from sirena.web.routes.cap import conditional
 from sirena.web.schemas import Language
 
@@ -41,11 +40,6 @@ async def refusals(request: Request, who: Principal, action: str, target: str | 
         details = {"action": action, "via": who.via, "refused": exc.slug, **exc.extensions()}
         await audit.record(runtime(request).store, who.actor, "refused", target, details)
         raise
-
-
-def statuses_of(value: str | None) -> frozenset[Status]:
-    wanted = split(value)
-    return frozenset(Status) if wanted == ["all"] else enums(Status, wanted or ["actual"], "statuses")
 
 
 def channels_of(value: str | None) -> tuple[str, ...]:

@@ -14,11 +14,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sirena import messages
 from sirena.auth.principal import Principal
-from sirena.domain.model import AlertState, Status
+from sirena.domain.model import AlertState
 from sirena.errors import ValidationFailed
 from sirena.protocol.alert_json import alert_to_dict
 from sirena.targeting import Place, place_json
-from sirena.web.deps import enums, require_principal, runtime, split
+from sirena.web.deps import require_principal, runtime, statuses_of
 from sirena.web.routes.shelters import nearest_json
 
 router = APIRouter(prefix="/api/v1/places", tags=["places"])
@@ -100,9 +100,7 @@ async def place_alerts(
     the shortest among the listed alerts, else the place's own from the region table."""
     rt = runtime(request)
     place = await rt.places.get(place_id)
-    wanted = split(statuses)
-    status_set = frozenset(Status) if wanted == ["all"] else enums(Status, wanted or ["actual"], "statuses")
-    active = await rt.service.find(states=frozenset({AlertState.ACTIVE}), statuses=status_set, limit=100_000)
+    active = await rt.service.find(states=frozenset({AlertState.ACTIVE}), statuses=statuses_of(statuses), limit=100_000)
     reaching = [a for a in active if rt.places.reaches(a, place)]
     times = [a.time_to_shelter_s for a in reaching if a.time_to_shelter_s is not None]
     own = rt.places.time_to_shelter.for_region(place.regions[0]) if place.regions else None
@@ -121,5 +119,7 @@ async def place_shelters(
     rt = runtime(request)
     place = await rt.places.get(place_id)
     if place.lat is None or place.lon is None:
-        raise ValidationFailed("targeting.point_or_region", field="place")
+        raise ValidationFailed(
+            "targeting.region_place_shelters", field="place", id=place.id, region=",".join(place.regions)
+        )
     return nearest_json(await rt.shelters.nearest(place.lat, place.lon, limit))

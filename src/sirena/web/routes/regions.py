@@ -6,17 +6,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
-from sirena.domain.model import AlertState, Status
+from sirena.domain.model import AlertState
 from sirena.domain.state import Coverage
 from sirena.errors import RegionNotFound
 from sirena.protocol.alert_json import alert_to_dict, format_time
-from sirena.web.deps import enums, runtime, split
+from sirena.web.deps import runtime, statuses_of
 
 router = APIRouter(prefix="/api/v1/regions", tags=["regions"])
-
-
-def _statuses(value: str | None) -> frozenset[Status]:
-    return enums(Status, split(value) or ["actual"], "statuses")
 
 
 @router.get("", summary="The region tree")
@@ -27,10 +23,11 @@ async def region_tree(request: Request) -> dict[str, Any]:
 
 @router.get("/states", summary="Every region that is under alert or partly under alert")
 async def region_states(
-    request: Request, statuses: Annotated[str | None, Query(description="Comma-separated statuses.")] = None
+    request: Request,
+    statuses: Annotated[str | None, Query(description="Comma-separated: actual, exercise, test, or all.")] = None,
 ) -> dict[str, Any]:
     rt = runtime(request)
-    states = await rt.service.region_states(_statuses(statuses))
+    states = await rt.service.region_states(statuses_of(statuses))
     return {
         "states": {
             region_id: {
@@ -49,13 +46,13 @@ async def region_states(
 async def region_detail(
     request: Request,
     region_id: str,
-    statuses: Annotated[str | None, Query(description="Comma-separated statuses.")] = None,
+    statuses: Annotated[str | None, Query(description="Comma-separated: actual, exercise, test, or all.")] = None,
 ) -> dict[str, Any]:
     rt = runtime(request)
     if region_id not in rt.registry:
         raise RegionNotFound("error.region_not_found", region_id=region_id)
     region = rt.registry.get(region_id)
-    wanted = _statuses(statuses)
+    wanted = statuses_of(statuses)
     alerts = await rt.service.find(states=frozenset({AlertState.ACTIVE}), region=region_id, statuses=wanted)
     states = await rt.service.region_states(wanted)
     state = states.get(region_id)

@@ -20,9 +20,9 @@ from sirena.domain.model import ThreatType
 from sirena.protocol.cap.vocabulary import MIME_CAP_XML
 from sirena.runtime import Runtime
 from sirena.store import cap as sql_cap
-from sirena.web.deps import require_principal, runtime
+from sirena.web.deps import require_principal, runtime, statuses_of
 from sirena.web.routes.cap import conditional
-from sirena.web.routes.channels import refusals, statuses_of
+from sirena.web.routes.channels import refusals
 from sirena.web.schemas import Language, RegionId
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
