@@ -35,6 +35,9 @@ _NO_BOM: Final = (
     (b"<\x00", "utf-16-le"),
 )
 _DECLARATION: Final = re.compile(r"""<\?xml\s[^>]*?encoding\s*=\s*(["'])([A-Za-z][A-Za-z0-9._:-]*)\1""")
+_DECLARATION_START: Final = re.compile(r"[ \t\r\n]*<\?xml[ \t\r\n]")
+#: Python codecs that are not character sets: a document declaring one is refused as an unknown encoding.
+_NOT_CHARSETS: Final = frozenset({"idna", "punycode", "unicode-escape", "raw-unicode-escape"})
 _HEAD_BYTES: Final = 512
 
 
@@ -78,9 +81,12 @@ def _family(name: str) -> str:
 def _codec_name(encoding: str) -> str:
     try:
         "<".encode(encoding)  # LookupError for unknown names and for codecs that are not text encodings
-        return codecs.lookup(encoding).name
+        name = codecs.lookup(encoding).name
     except (LookupError, UnicodeError):
+        name = None
+    if name is None or name in _NOT_CHARSETS:
         raise UndecodableDocument("cap.unknown_encoding", encoding=encoding) from None
+    return name
 
 
 def decode_xml(data: bytes, log: IssueLog) -> str:
@@ -88,7 +94,9 @@ def decode_xml(data: bytes, log: IssueLog) -> str:
     bom, skip = byte_order_mark(data)
     unmarked = None if bom else next((name for prefix, name in _NO_BOM if data.startswith(prefix)), None)
     head = data[skip : skip + _HEAD_BYTES].decode(bom or unmarked or "utf-8", errors="replace")
-    match = _DECLARATION.match(head)
+    opening = _DECLARATION_START.match(head)
+    lead = opening.end() - len("<?xml ") if opening else 0
+    match = _DECLARATION.match(head, lead)
     declared = match.group(2) if match else None
     effective = bom or unmarked or "utf-8"
     if declared is not None:
@@ -121,6 +129,13 @@ def decode_xml(data: bytes, log: IssueLog) -> str:
         # lines: line numbers are unchanged).
         start, end = match.span(2)
         text = text[:start] + "UTF-8" + text[end:]
+    if lead:
+        # XML allows nothing before the declaration, but feeds often send a blank line first. The blanks are
+        # dropped and their line ends moved inside the declaration, so the lines of everything after it stay.
+        blank, text = text[:lead], text[lead:]
+        close = text.find("?>")
+        text = text[:close] + "\n" * blank.count("\n") + text[close:]
+        log.warning("declaration_not_first", line=blank.count("\n") + 1)
     return text
 
 
@@ -184,5 +199,7 @@ def parse_json(data: bytes) -> Any:
         return json.loads(text, parse_constant=_no_constants)
     except json.JSONDecodeError as exc:
         raise MalformedDocument("cap.malformed_json", reason=exc.msg, line=exc.lineno) from None
-    except (ValueError, RecursionError) as exc:
-        raise MalformedDocument("cap.malformed_json", reason=str(exc) or "too deeply nested", line=None) from None
+    except ValueError as exc:
+        raise MalformedDocument("cap.malformed_json_value", reason=str(exc)) from None
+    except RecursionError:
+        raise MalformedDocument("cap.malformed_json_value", reason="nested too deeply") from None

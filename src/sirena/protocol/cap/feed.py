@@ -6,7 +6,9 @@ any CAP document, or links to one: its link is reported for the caller to fetch.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from typing import Final
 
 from lxml import etree
 
@@ -17,6 +19,7 @@ from sirena.protocol.cap.tree import element_path, line_of
 _ATOM_ENTRY = f"{{{v.NS_ATOM}}}entry"
 _ATOM_LINK = f"{{{v.NS_ATOM}}}link"
 _ATOM_CONTENT = f"{{{v.NS_ATOM}}}content"
+_ESCAPED_ALERT: Final = re.compile(r"<(?:[A-Za-z_][\w.-]*:)?alert[\s>]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,8 +33,9 @@ def is_cap_alert(element: etree._Element) -> bool:
     return qname.localname == "alert" and v.version_of(qname.namespace) is not None
 
 
-def _embedded(entry: etree._Element) -> list[etree._Element]:
-    return [e for e in entry.iter() if isinstance(e.tag, str) and is_cap_alert(e)]
+def embedded_alerts(container: etree._Element) -> list[etree._Element]:
+    """The CAP alerts anywhere inside ``container``."""
+    return [e for e in container.iter() if isinstance(e.tag, str) and is_cap_alert(e)]
 
 
 def _atom_link(entry: etree._Element) -> str | None:
@@ -60,7 +64,7 @@ def _rss_link(item: etree._Element) -> str | None:
 
 def _escaped(entry: etree._Element, log: IssueLog) -> None:
     for element in entry.iter():
-        if isinstance(element.tag, str) and element.text and "<alert" in element.text:
+        if isinstance(element.tag, str) and element.text and _ESCAPED_ALERT.search(element.text):
             log.warning("feed_escaped_content", element_path(element), line_of(element))
             return
 
@@ -77,7 +81,7 @@ def read_feed(root: etree._Element, log: IssueLog) -> FeedContent:
     alerts: list[etree._Element] = []
     links: list[str] = []
     for entry in entries:
-        found = _embedded(entry)
+        found = embedded_alerts(entry)
         if found:
             alerts.extend(found)
             continue

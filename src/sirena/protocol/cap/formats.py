@@ -1,4 +1,5 @@
-"""Which kind of CAP document a byte string is: CAP XML, CAP-JSON, or an Atom/RSS feed. Never a guess.
+"""Which kind of CAP document a byte string is: CAP XML, CAP-JSON, an Atom/RSS feed or an EDXL-DE distribution.
+Never a guess.
 
 XML is classified by its root element and namespace, JSON by the CAP alert keys it carries. Anything else, GeoJSON
 included, is refused with a reason.
@@ -13,6 +14,7 @@ from lxml import etree
 
 from sirena.protocol.cap import vocabulary as v
 from sirena.protocol.cap.document import DEFAULT_MAX_BYTES, check_size, parse_json, parse_xml, sniff_text
+from sirena.protocol.cap.edxl import is_distribution
 from sirena.protocol.cap.errors import NotCap
 from sirena.protocol.cap.issues import IssueLog
 from sirena.protocol.cap.model import Format
@@ -41,6 +43,8 @@ def _classify_xml(root: etree._Element) -> Format:
         return Format.ATOM
     if qname.namespace is None and qname.localname == "rss":
         return Format.RSS
+    if is_distribution(root):
+        return Format.EDXL_DE
     raise NotCap("cap.not_cap_root", root=qname.localname, namespace=qname.namespace or "(none)")
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from collections.abc import Sequence
 
 from sirena.protocol.cap.issues import IssueLog
@@ -38,6 +39,19 @@ def _pair(token: str) -> tuple[Point | None, bool]:
     if lat is None or lon is None:
         return None, stray
     return (lat, lon), stray
+
+
+_SEPARATORS = re.compile(r"[\s,]+")
+
+
+def _numbers_in_pairs(raw: str) -> list[Point] | None:
+    """The points of ``raw`` read as numbers in order, whatever separates them (``lat, lon``, ``lat,lon,lat,lon``,
+    ``lat lon``); ``None`` unless every part is a number and they pair up."""
+    numbers = [_number(part) for part in _SEPARATORS.split(raw.strip(" \t\r\n,"))]
+    if len(numbers) % 2 or any(n is None for n in numbers):
+        return None
+    values = [n for n in numbers if n is not None]
+    return list(zip(values[::2], values[1::2], strict=True))
 
 
 def _in_range(point: Point) -> bool:
@@ -74,8 +88,13 @@ def read_polygon(text: str, log: IssueLog, path: str, line: int | None) -> tuple
         point, had_stray = _pair(token)
         stray = stray or had_stray
         if point is None:
-            log.error("polygon_unparsable", path, line, token=token[:40])
-            return None
+            paired = _numbers_in_pairs(raw)
+            if paired is None:
+                log.error("polygon_unparsable", path, line, token=token[:40])
+                return None
+            log.repair("coordinate_separators", path, line)
+            points, stray = paired, False
+            break
         points.append(point)
     if stray:
         log.repair("coordinate_stray_comma", path, line)

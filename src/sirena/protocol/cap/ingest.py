@@ -14,6 +14,7 @@ from lxml import etree
 from sirena.protocol.cap import vocabulary as v
 from sirena.protocol.cap.builder import Builder
 from sirena.protocol.cap.document import DEFAULT_MAX_BYTES
+from sirena.protocol.cap.edxl import read_distribution
 from sirena.protocol.cap.feed import read_feed
 from sirena.protocol.cap.formats import load
 from sirena.protocol.cap.issues import IssueLog
@@ -37,7 +38,8 @@ def ingest(
     trust_anchors: Sequence[bytes] = (),
     max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> Report:
-    """Read a CAP document (CAP 1.0–1.2 XML, CAP-JSON, or an Atom/RSS feed) and report on it.
+    """Read a CAP document (CAP 1.0–1.2 XML, CAP-JSON, an Atom/RSS feed or an EDXL-DE distribution) and report
+    on it.
 
     ``trust_anchors`` are the certificates or public keys (PEM or DER) whose signatures count as ``verified``.
     Raises a :class:`~sirena.errors.BadRequest` subclass (or :class:`~sirena.errors.PayloadTooLarge`) when the
@@ -57,7 +59,8 @@ def ingest(
         alerts: tuple[etree._Element, ...] = (root,)
         links: tuple[str, ...] = ()
     else:
-        content = read_feed(root, log)
+        reader = read_distribution if document.format is Format.EDXL_DE else read_feed
+        content = reader(root, log)
         alerts, links = content.alerts, content.links
     messages: list[CapMessage] = []
     verdicts: list[SignatureVerdict] = []

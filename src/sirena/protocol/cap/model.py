@@ -29,6 +29,7 @@ class Format(StrEnum):
     CAP_JSON = "cap-json"
     ATOM = "atom"
     RSS = "rss"
+    EDXL_DE = "edxl-de"
 
 
 class SignatureVerdict(StrEnum):

@@ -41,14 +41,19 @@ def compiled(version: str) -> tuple[etree.XMLSchema, threading.Lock] | None:
 
 
 def _element_at(alert: etree._Element, xpath: str | None) -> etree._Element | None:
-    """The element a libxml2 error path (``/*/*[7]/*[8]``, rooted at the validated alert) points to."""
-    if not xpath or not xpath.startswith("/*"):
+    """The element a libxml2 error path (``/*/*[7]/*[8]``, or ``/cap:alert/cap:info`` for a prefixed document,
+    rooted at the validated alert) points to."""
+    if not xpath or not xpath.startswith("/"):
         return None
-    rest = xpath[2:].lstrip("/")
+    rest = xpath[1:].partition("/")[2]
     if not rest:
         return alert
+    # libxml2 names elements of other namespaces by the document's own prefix (``/*/capcp:ext``)
+    prefixes = (
+        {p: ns for e in alert.iter() if isinstance(e.tag, str) for p, ns in e.nsmap.items() if p} if ":" in rest else {}
+    )
     try:
-        found = alert.xpath(rest)
+        found = alert.xpath(rest, namespaces=prefixes)
     except etree.XPathError:
         return None
     if isinstance(found, list) and found and isinstance(found[0], etree._Element):

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Final
 
 _CAP_FORM: Final = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[-+]\d\d:\d\d")
-_ISO_DATE_TIME: Final = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d")
+_ISO_DATE_TIME: Final = re.compile(r"\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +35,7 @@ def parse_timestamp(text: str) -> ParsedTimestamp:
     if not _ISO_DATE_TIME.match(text):
         return ParsedTimestamp(None, "timestamp_invalid")
     try:
-        value = datetime.fromisoformat(text)
+        value = datetime.fromisoformat(text.upper())  # RFC 3339 allows a lower-case t and z
     except ValueError:
         return ParsedTimestamp(None, "timestamp_invalid")
     if value.tzinfo is None:
