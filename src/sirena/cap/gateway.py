@@ -129,6 +129,17 @@ def message_json(message: CapMessage) -> str:
     return json.dumps(dataclasses.asdict(message), ensure_ascii=False, default=_plain, separators=(",", ":"))
 
 
+def _no_message(report: Report) -> CapNotUsable:
+    """A document (an empty feed, or one that only links to CAP) that carries no CAP message to apply."""
+    links = report.links
+    if links:
+        shown = ", ".join(links[:3]) + (", …" if len(links) > 3 else "")
+        return CapNotUsable("cap.error.only_links", count=len(links), links=shown)
+    if report.warnings:  # say why, such as CAP sent as escaped text
+        return CapNotUsable("cap.error.no_message_because", reason=report.warnings[0].message)
+    return CapNotUsable("cap.error.no_message")
+
+
 def _now() -> datetime:
     now = datetime.now(UTC)
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
@@ -156,9 +167,12 @@ class CapGateway:
 
         ``origin`` says where it came from (recorded). With ``own_references`` an update may name CAP Sirena wrote
         itself. With ``strict``, a document none of whose messages could be used raises the first reason (a 4xx
-        problem) and nothing is recorded. Unusable input raises as :func:`~sirena.protocol.cap.ingest` does.
+        problem) and nothing is recorded; so does one that carries no message at all (only links, or nothing).
+        Unusable input raises as :func:`~sirena.protocol.cap.ingest` does.
         """
         report = ingest(data, trust_anchors=self.config.trust_anchors, max_bytes=max_bytes or self.config.max_bytes)
+        if strict and not report.messages:
+            raise _no_message(report)
         ordered = sorted(report.messages, key=lambda m: (m.sent is None, m.sent or datetime.min.replace(tzinfo=UTC)))
         problems: list[SirenaError] = []
         outcomes: list[Outcome] = []

@@ -87,11 +87,12 @@ def conditional(
     response_description="The ingest report, what each message did, and the alerts it created or changed.",
 )
 async def ingest_cap(request: Request, who: Annotated[Principal, Depends(require_principal)]) -> JSONResponse:
-    """Ingest CAP 1.0–1.2 XML, CAP-JSON, or an Atom/RSS feed embedding CAP. Each message is applied along its
-    chain: `Alert` issues, `Update` updates (or ends, with `AllClear`), `Cancel` cancels the alert of the message
-    it references, within your role and scope. The answer is the report (`format`, `version`, `schema_valid`,
-    `errors`, `warnings`, `repairs`, `signature`, `alerts`, `links`), `alert_ids` and `messages` (one outcome per
-    message). Input that is not CAP or not safe is a 4xx problem and nothing is stored."""
+    """Ingest CAP 1.0–1.2 XML, CAP-JSON, or an Atom/RSS feed or EDXL-DE distribution embedding CAP. Each message
+    is applied along its chain: `Alert` issues, `Update` updates (or ends, with `AllClear`), `Cancel` cancels the
+    alert of the message it references, within your role and scope. The answer is the report (`format`, `version`,
+    `schema_valid`, `errors`, `warnings`, `repairs`, `signature`, `alerts`, `links`), `alert_ids` and `messages`
+    (one outcome per message). Input that is not CAP or not safe, or that carries no CAP message (only links), is a
+    4xx problem and nothing is stored."""
     rt = runtime(request)
     data = await request.body()
 
