@@ -109,6 +109,11 @@ async def test_region_history(live: Live, base_path: str) -> None:
     assert history["alarms"][1]["duration"] == "00:00:01"
     unknown = await live.get(f"{UAA}/api/v3/alerts/regionHistory?regionId=99999", {"Authorization": live.token})
     assert (unknown.status_code, set(unknown.json())) == (404, {"message"})
+    missing = await live.get(f"{UAA}/api/v3/alerts/regionHistory", {"Authorization": live.token})
+    assert (missing.status_code, missing.json()) == (
+        400,
+        {"message": "The request is not valid: regionId: Field required"},
+    )
 
 
 async def test_key_is_required_unless_public_and_must_be_valid(live: Live, base_path: str) -> None:

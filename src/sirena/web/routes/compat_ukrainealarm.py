@@ -74,7 +74,7 @@ async def alert_status(request: Request) -> Response:
 
 @router.get("/alerts/regionHistory", summary="The last 25 alerts of a region")
 async def region_history(
-    request: Request, region_id: Annotated[str | None, Query(alias="regionId")] = None
+    request: Request, region_id: Annotated[str, Query(alias="regionId", description="The region's id.")]
 ) -> Response:
     v = view(request)
     found = _region(v, region_id)
