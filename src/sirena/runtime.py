@@ -142,9 +142,10 @@ class Runtime:
         await self.leases.start()
         await self.delivery.start(self)
         if self.settings.demo:
-            from sirena.history.demo import DemoFeed
+            from sirena.history.demo import DemoFeed, import_in_background
 
             self._tasks.append(asyncio.create_task(DemoFeed(self).run(), name="sirena-demo"))
+            self._tasks.append(asyncio.create_task(import_in_background(self), name="sirena-demo-history"))
         if self.cap.puller is not None:
             follow = self.leases.exclusive("cap-pull", self.cap.follow)  # one node of a cluster pulls the feeds
             self._tasks.append(asyncio.create_task(follow, name="sirena-cap-pull"))

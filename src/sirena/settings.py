@@ -68,7 +68,9 @@ class Settings:
         "fan-out over the cores. They share the database; see docs/performance.md.",
     )
     demo: bool = _setting(
-        False, "Replay a real day of history, marked as exercise, so the first screen shows something."
+        False,
+        "Replay a real day of history, marked as exercise, so the first screen shows something; and import the "
+        "shipped alert record in the background (once per database) so the history pages have data.",
     )
     demo_day: str = _setting("2022-10-10", "The day of the shipped history the demo replays (UTC date).")
     demo_speed: float = _setting(60.0, "How many times faster than real time the demo runs.")

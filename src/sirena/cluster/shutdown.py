@@ -33,5 +33,12 @@ def serve(app: FastAPI, settings: Settings, sock: socket.socket | None = None) -
 
     grace = max(1, round(settings.shutdown_grace_s))
     DrainingServer(
-        server.config(app, settings.host, settings.port, settings.log_level, timeout_graceful_shutdown=grace)
+        server.config(
+            app,
+            settings.host,
+            settings.port,
+            settings.log_level,
+            timeout_graceful_shutdown=grace,
+            log_config=server.log_config(settings.log_level),
+        )
     ).run(sockets=None if sock is None else [sock])

@@ -1,4 +1,5 @@
-"""The demo feed: a real day of the shipped history replayed faster than real time, looped.
+"""The demo: a real day of the shipped history replayed faster than real time, looped, and the shipped record
+imported in the background so that the history pages have something to show.
 
 Every demo alert has ``status: exercise`` and issuer ``demo``, so it can never be mistaken for a real warning:
 live clients see it only when they ask for exercises (``?statuses=exercise``).
@@ -8,17 +9,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from sirena import messages
 from sirena.domain.model import AlertDraft, AlertState, Kind, Level, Status, Target
 from sirena.errors import SirenaError
+from sirena.history.archive import History
 from sirena.history.dataset import HistoricAlert, official_day
+from sirena.history.importer import HistoryFile, builtin_files
+from sirena.history.report import ImportReport
 
 if TYPE_CHECKING:
     from sirena.runtime import Runtime
 
 ISSUER = "demo"
+IMPORTED_KEY = "history.builtin_imported"
+"""Meta key set when an import of the shipped record has finished (its value: the number of alerts)."""
+IMPORT_LEASE = "history-import"
 log = logging.getLogger("sirena.demo")
 
 
@@ -104,3 +113,54 @@ class DemoFeed:
         ):
             if alert.issuer == ISSUER:
                 await self.finish(alert.id)
+
+
+async def import_builtin(runtime: Runtime, files: Sequence[HistoryFile] | None = None) -> ImportReport | None:
+    """Import the shipped record (or ``files``) unless a finished import is recorded in the database; the report,
+    or ``None`` when there was nothing to do. One node at a time: the others wait for the lease
+    ``history-import`` and then find the import done. An interrupted import is finished at the next start (see
+    :mod:`sirena.history.importer`: importing is idempotent)."""
+    store = runtime.store
+    while await store.get_meta(IMPORTED_KEY) is None:
+        if not await runtime.leases.hold(IMPORT_LEASE):
+            await asyncio.sleep(runtime.leases.ttl_s / 3)
+            continue
+        try:
+            if await store.get_meta(IMPORTED_KEY) is not None:  # another node finished while this one waited
+                return None
+            log.info("%s", messages.t("history.demo.importing"))
+            history = History(store, runtime.registry)
+            report = await history.import_files(builtin_files() if files is None else files, progress=_log_step)
+            await store.set_meta(IMPORTED_KEY, str(report.alerts))
+        finally:
+            await runtime.leases.release(IMPORT_LEASE)
+        log.info(
+            "%s",
+            messages.t(
+                "history.cli.imported",
+                alerts=report.alerts,
+                ongoing=report.ongoing,
+                added=report.added,
+                updated=report.updated,
+                unchanged=report.unchanged,
+                seconds=report.seconds,
+            ),
+        )
+        return report
+    return None
+
+
+def _log_step(phase: str, done: int, total: int) -> None:
+    """The import's progress, one line per file read and per batch written (the CLI's progress bar)."""
+    if phase == "write" and done == 0:
+        return
+    key = "history.cli.reading" if phase == "read" else "history.cli.writing"
+    log.info("%s %d/%d", messages.t(key), done, total)
+
+
+async def import_in_background(runtime: Runtime) -> None:
+    """The demo's import of the shipped record (:func:`import_builtin`); a failure is logged, not raised."""
+    try:
+        await import_builtin(runtime)
+    except Exception:
+        log.exception("%s", messages.t("history.demo.import_failed"))
