@@ -12,6 +12,9 @@ import pytest
 from playwright.async_api import expect
 from web_ui_support import OpenPage, Site, open_token_form, screenshot, sign_in, stats_body
 
+from sirena.history.archive import History
+from sirena.history.importer import HistoryFile
+
 pytestmark = pytest.mark.asyncio(loop_scope="session")  # one Chromium for the whole session
 
 KHARKIV = "22"
@@ -101,6 +104,41 @@ async def test_history_reads_the_servers_statistics_or_says_it_has_none(open_pag
     else:
         await expect(page.locator("#unavailable")).to_be_visible()
         await expect(page.locator("#chart-days")).to_be_hidden()
+
+
+RECORD = "\n".join(
+    [
+        "oblast,raion,hromada,level,started_at,finished_at",
+        "Kharkivska oblast,,,oblast,2023-02-14 10:00:00+00:00,2023-02-14 11:30:00+00:00",
+        "Kyivska oblast,,,oblast,2023-05-02 01:00:00+00:00,2023-05-02 02:00:00+00:00",
+        "Odeska oblast,,,oblast,2023-08-20 21:30:00+00:00,2023-08-20 23:00:00+00:00",  # 21 August in Kyiv
+    ]
+).encode()
+
+
+async def test_history_opens_on_the_last_year_of_an_older_record(open_page: OpenPage, site: Site) -> None:
+    await History(site.runtime.store, site.runtime.registry).import_files([HistoryFile("official.csv", RECORD)])
+    page = await open_page("/history")
+    # Nothing in the last 12 months: the 12 months up to the newest alert on record instead, and a line saying so.
+    await expect(page.locator("#moved")).to_have_text(
+        "No alerts in the last 12 months: showing the 12 months up to the newest alert on record, 21 August 2023."
+    )
+    await expect(page.locator("#from")).to_have_value("2022-08-01")
+    await expect(page.locator("#to")).to_have_value("2023-08-22")
+    window = {"region": "UA", "from": "2022-08-01", "to": "2023-08-22", "tz": "Europe/Kyiv", "descendants": "true"}
+    days = (await site.client.get("/api/v1/stats", params=window)).json()
+    assert days["total"]["alerts"] == 4  # the three rows and Crimea's long-running alert (since December 2022)
+    await expect(page.locator("#total")).to_have_text(
+        f"4 alerts, {round(days['total']['minutes'] / 60):,} hours under alert"
+    )
+    await expect(page.locator("#chart-days svg[role=img]")).to_have_count(1)
+    await page.click("#lang-switch")
+    await expect(page.locator("#moved")).to_contain_text("12 місяців до найновішої тривоги в записі, 21 серпня 2023")
+    # A window of the user's own choosing is shown as asked, without the line.
+    await page.fill("#from", "2023-01-01")
+    await page.click("#controls button[type=submit]")
+    await expect(page.locator("#moved")).to_be_hidden()
+    await expect(page.locator("#total")).to_have_text(re.compile(r"^3 тривог, "))
 
 
 async def test_every_control_is_named_and_text_has_enough_contrast(open_page: OpenPage, site: Site) -> None:

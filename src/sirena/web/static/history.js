@@ -14,9 +14,40 @@
   function isoDate(d) {
     return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
   }
-  const today = new Date();
-  $("to").value = isoDate(new Date(today.getFullYear(), today.getMonth(), today.getDate() + 1));
-  $("from").value = isoDate(new Date(today.getFullYear() - 1, today.getMonth(), 1));
+  /** The 12 months up to `day`: from the first of its month a year before, to the day after it. */
+  function yearTo(day) {
+    $("to").value = isoDate(new Date(day.getFullYear(), day.getMonth(), day.getDate() + 1));
+    $("from").value = isoDate(new Date(day.getFullYear() - 1, day.getMonth(), 1));
+  }
+  yearTo(new Date());
+  let firstShow = true;
+  let moved = null; // { from, to, newest }: the default window, moved back to the newest alert on record
+
+  /** The default window (the last 12 months) has no alert: move it to the 12 months up to the newest alert on
+      record, if there is an older one. Whether it moved. */
+  async function moveToNewest(region) {
+    const query = new URLSearchParams({ descendants: "true", limit: "1" });
+    const response = await fetch(`/api/v1/regions/${encodeURIComponent(region)}/history?${query}`);
+    if (!response.ok) return false;
+    const [newest] = (await response.json()).alerts;
+    if (!newest) return false;
+    const started = new Date(newest.started_at);
+    if (isoDate(started) >= $("from").value) return false;
+    yearTo(started);
+    moved = { from: $("from").value, to: $("to").value, newest: started };
+    return true;
+  }
+
+  function longDate(date) {
+    return new Intl.DateTimeFormat(S.lang === "uk" ? "uk-UA" : "en-GB", { day: "numeric", month: "long", year: "numeric" }).format(date);
+  }
+
+  /** One line saying that the window was moved, while it is still the one shown. */
+  function noteMoved() {
+    const shown = moved !== null && moved.from === $("from").value && moved.to === $("to").value;
+    $("moved").hidden = !shown;
+    $("moved").textContent = shown ? S.t("web.history.moved", { date: longDate(moved.newest) }) : "";
+  }
 
   async function stats(region, group) {
     const query = new URLSearchParams({ region, from: $("from").value, to: $("to").value, group, tz, descendants: "true" });
@@ -186,6 +217,10 @@
     let days;
     try {
       days = await stats(region, "day");
+      if (firstShow) {
+        firstShow = false;
+        if (days !== null && !days.total.alerts && (await moveToNewest(region))) days = await stats(region, "day");
+      }
     } catch (error) {
       $("total").textContent = S.t("web.console.failed", { detail: error.message });
       return;
@@ -197,6 +232,7 @@
       return;
     }
     last = { region };
+    noteMoved();
     $("total").textContent = S.t("web.history.total", { alerts: formatNumber(days.total.alerts), hours: formatNumber(Math.round(days.total.minutes / 60)) });
     renderDays(days);
     const regions = region === root ? [...$("region").options].slice(1).map((o) => [o.textContent, o.value]) : [[$("region").selectedOptions[0].textContent, region]];
