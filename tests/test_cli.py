@@ -97,9 +97,10 @@ def test_tokens_create_list_revoke(cli: tuple[CliRunner, list[str]]) -> None:
     assert token.startswith("sir_") and token.count("\n") == 1
     listed = ok(runner, "token", "list", *db)
     assert "ops" in listed and "active" in listed and token.strip() not in listed
-    ok(runner, "token", "revoke", "1", *db)
+    assert ok(runner, "token", "revoke", "1", *db) == "token 1 revoked; it no longer works\n"
     assert "revoked" in ok(runner, "token", "list", *db)
-    assert runner.invoke(main, ["token", "revoke", "1", *db]).exit_code == 1
+    again = runner.invoke(main, ["token", "revoke", "1", *db])
+    assert (again.exit_code, again.output) == (1, "sirena: no active token with id 1\n")
 
 
 def test_regions_show_and_load(cli: tuple[CliRunner, list[str]], tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import click
 
-from sirena import auth
+from sirena import auth, messages
 from sirena.auth.principal import now
 from sirena.auth.tokens import listing, revoke
 from sirena.cli.core import database_option, main, opened, run, settings_from
@@ -84,5 +84,6 @@ def token_revoke(database_url: str | None, token_id: int) -> None:
             return await revoke(store, token_id)
 
     if not run(go()):
-        click.echo(f"sirena: no active token with id {token_id}", err=True)
+        click.echo(f"sirena: {messages.t('token.not_found', token_id=token_id)}", err=True)
         sys.exit(1)
+    click.echo(messages.t("token.revoked", token_id=token_id))
