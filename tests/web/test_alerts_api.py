@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -226,6 +227,16 @@ async def test_invalid_bodies_are_422_with_the_field(api: Api, body: dict[str, A
     response = await api.client.post("/api/v1/alerts", json=body, headers=api.auth)
     problem = assert_problem(response, 422, "validation-failed")
     assert problem["errors"][0]["field"] == field
+    assert await alert_count(api) == 0
+
+
+async def test_a_body_with_two_targets_is_explained_in_plain_words(api: Api) -> None:
+    body = {"regions": ["31"], "circle": {"lat": 50.45, "lon": 30.52, "radius_km": 5}}
+    problem = assert_problem(await api.client.post("/api/v1/alerts", json=body, headers=api.auth), 422)
+    assert problem["detail"] == "body: give exactly one of regions, area or circle"
+    (error,) = problem["errors"]
+    assert error["reason"] == "give exactly one of regions, area or circle"
+    assert json.loads(error["value"]) == body  # echoed as the JSON that was sent
     assert await alert_count(api) == 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import re
@@ -64,7 +65,10 @@ def _location(issue: Mapping[str, Any]) -> list[str]:
 
 
 def _echo(value: Any) -> Any:
-    shown = value if isinstance(value, str | int | float | bool) or value is None else str(value)
+    if isinstance(value, dict | list):  # a part of the request's JSON: shown as JSON, as the client wrote it
+        shown: Any = json.dumps(value, ensure_ascii=False, separators=(", ", ": "), default=str)
+    else:
+        shown = value if isinstance(value, str | int | float | bool) or value is None else str(value)
     if isinstance(shown, float) and not math.isfinite(shown):
         return str(shown)  # ``nan``, ``inf``: JSON has no such number
     if isinstance(shown, str):
@@ -73,6 +77,12 @@ def _echo(value: Any) -> Any:
         # a lone surrogate (``"\\ud800"`` in the request's JSON) cannot be sent back as UTF-8: echo it escaped
         shown = shown.encode("utf-8", "backslashreplace").decode("utf-8")
     return shown
+
+
+def _reason(issue: Mapping[str, Any]) -> str:
+    """pydantic's message, without the ``Value error, `` it puts before the text of our own validators."""
+    reason = str(issue.get("msg", ""))
+    return reason.removeprefix("Value error, ") if issue.get("type") == "value_error" else reason
 
 
 def from_validation(exc: RequestValidationError) -> errors.SirenaError:
@@ -84,9 +94,7 @@ def from_validation(exc: RequestValidationError) -> errors.SirenaError:
     for issue in issues:
         loc = _location(issue)
         depth.append((loc[:1], len(loc)))
-        listed.append(
-            {"field": ".".join(loc) or "body", "value": _echo(issue.get("input")), "reason": str(issue.get("msg", ""))}
-        )
+        listed.append({"field": ".".join(loc) or "body", "value": _echo(issue.get("input")), "reason": _reason(issue)})
     first: dict[str, Any] = {"field": "body", "value": None, "reason": ""}
     if listed:
         # of the issues about the first field, the one that went deepest: for a union, the member that was meant
