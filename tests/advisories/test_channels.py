@@ -174,6 +174,11 @@ async def test_advisory_lifecycle_checks_and_languages(tmp_path: Path) -> None:
         assert cancel.msg_type == "Cancel" and len(cancel.references) == 2
         first = ingest((await s.client.get(f"/api/v1/advisories/{advisory['id']}.cap?version=1")).content)
         assert first.messages[0].msg_type == "Alert"
+        assert (await s.client.get(f"/api/v1/advisories/{advisory['id']}?version=1")).json()["severity"] == "moderate"
+        missing = (await s.client.get(f"/api/v1/advisories/{advisory['id']}?version=9")).json()
+        assert (missing["status"], missing["type"]) == (404, "/problems/advisory-not-found")
+        assert missing["detail"] == f"Advisory {advisory['id']} has no version 9; its latest is version 3."
+        assert (missing["version"], missing["latest"]) == (9, 3)
 
         # a public pre-alert by a city operator: region scope, public CAP, in the public feed
         pre = {

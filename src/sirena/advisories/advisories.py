@@ -240,6 +240,15 @@ class AdvisoryDesk:
 
     async def get(self, advisory_id: str, version: int | None = None) -> dict[str, Any]:
         found = await self.sql.read(lambda conn: sql.get_advisory(conn, advisory_id, version))
+        if found is None and version is not None:
+            latest = await self.sql.read(lambda conn: sql.get_advisory(conn, advisory_id))
+            if latest is not None:
+                raise AdvisoryNotFound(
+                    "advisories.error.advisory_version_not_found",
+                    advisory=advisory_id,
+                    version=version,
+                    latest=latest["version"],
+                )
         if found is None:
             raise AdvisoryNotFound("advisories.error.advisory_not_found", advisory=advisory_id)
         return found
