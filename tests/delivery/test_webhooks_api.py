@@ -50,6 +50,16 @@ async def test_filters_are_validated_field_by_field(hooks_api: testing.Api) -> N
     assert all_statuses.json()["statuses"] == ["actual", "exercise", "test"]
 
 
+async def test_an_unknown_message_state_names_the_states(hooks_api: testing.Api) -> None:
+    api = hooks_api
+    hook = await api.client.post("/api/v1/webhooks", json={"url": "http://127.0.0.1:9/"}, headers=api.auth)
+    messages = f"/api/v1/webhooks/{hook.json()['id']}/messages"
+    assert (await api.client.get(messages, params={"state": "dead"}, headers=api.auth)).json() == {"messages": []}
+    refused = await api.client.get(messages, params={"state": "lost"}, headers=api.auth)
+    assert (refused.status_code, refused.json()["field"]) == (422, "state")
+    assert refused.json()["detail"] == "state: Input should be 'pending', 'delivered', 'dead' or 'cancelled'"
+
+
 async def test_every_call_needs_a_token(hooks_api: testing.Api) -> None:
     for method, path in [("GET", "/api/v1/webhooks"), ("POST", "/api/v1/webhooks"), ("DELETE", "/api/v1/webhooks/x")]:
         response = await hooks_api.client.request(method, path, json={"url": "http://127.0.0.1:9/"})

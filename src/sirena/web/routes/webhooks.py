@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -200,7 +200,7 @@ async def list_messages(
     request: Request,
     webhook_id: str,
     token: Annotated[TokenRecord, Depends(require_token)],
-    state: Annotated[str | None, Query(pattern="^(pending|delivered|dead|cancelled)$")] = None,
+    state: Literal["pending", "delivered", "dead", "cancelled"] | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     """Newest first; `?state=dead` lists the dead letters with their last error."""
