@@ -157,9 +157,10 @@ def test_the_import_command(tmp_path: Path) -> None:
         rows = list(csv.DictReader(handle))
     assert [r["reason"] for r in rows].count("bad_time") == 2
     assert rows[0]["row"].startswith("Атлантида,")
-    again = runner.invoke(main, ["import", str(source), "--json", *db])
+    again = runner.invoke(main, ["import", str(source), "--json", "--unmatched", str(unmatched), *db])
     assert again.exit_code == 0, again.output
-    report = json.loads(again.output)
+    report = json.loads(again.stdout)  # the JSON alone: the note about the unmatched file goes to stderr
+    assert again.stderr == f"Unmatched rows written to {unmatched}.\n"
     assert (report["added"], report["unchanged"], report["unmatched"]["bad_time"]) == (0, 7, 2)
     nothing = runner.invoke(main, ["import", *db])
     assert nothing.exit_code == 2

@@ -138,7 +138,7 @@ def import_command(
     else:
         _print_import(report, lang)
     if unmatched_path is not None:
-        click.echo(messages.t("history.cli.unmatched_written", lang, path=str(unmatched_path)))
+        click.echo(messages.t("history.cli.unmatched_written", lang, path=str(unmatched_path)), err=True)
 
 
 def _print_import(report: ImportReport, lang: str) -> None:
