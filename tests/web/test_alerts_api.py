@@ -160,6 +160,17 @@ async def test_region_states_take_statuses_all_like_every_list(api: Api) -> None
     assert_problem(refused, 422, "validation-failed")
 
 
+async def test_the_all_clear_of_an_unknown_alert_is_alert_not_found(api: Api) -> None:
+    assert_problem(await api.client.get("/api/v1/alerts/nope/all-clear"), 404, "alert-not-found")
+    alert = await issue(api, regions=["14"])
+    waiting = assert_problem(await api.client.get(f"/api/v1/alerts/{alert['id']}/all-clear"), 404, "not-found")
+    assert "has no all-clear" in waiting["detail"]
+    ended = await api.client.post(f"/api/v1/alerts/{alert['id']}/end", headers=api.auth)
+    assert ended.status_code == 200, ended.text
+    clear = (await api.client.get(f"/api/v1/alerts/{alert['id']}/all-clear")).json()
+    assert (clear["alert_id"], clear["regions"]) == (alert["id"], ["14"])
+
+
 async def test_index_serves_json_and_html(api: Api) -> None:
     await issue(api, regions=["31"])
     index = await api.client.get("/", headers={"Accept": "application/json"})

@@ -227,4 +227,6 @@ async def current_all_clears(
 @router.get("/api/v1/alerts/{alert_id}/all-clear", summary="The all-clear of an ended alert", tags=["alerts"])
 async def all_clear(request: Request, alert_id: str) -> dict[str, Any]:
     """What `POST /api/v1/alerts/{id}/end` with `all_clear` sent (404 when the end sent none)."""
-    return await runtime(request).advisories.all_clears.get(alert_id)
+    rt = runtime(request)
+    await rt.service.get(alert_id)  # an unknown alert is alert-not-found, not an alert without an all-clear
+    return await rt.advisories.all_clears.get(alert_id)
