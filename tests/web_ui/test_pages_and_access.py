@@ -132,6 +132,9 @@ async def test_history_opens_on_the_last_year_of_an_older_record(open_page: Open
         f"4 alerts, {round(days['total']['minutes'] / 60):,} hours under alert"
     )
     await expect(page.locator("#chart-days svg[role=img]")).to_have_count(1)
+    # Durations of the same alerts: three of 1–2 hours, and Crimea's, open until the record's last end.
+    await page.click("#chart-durations summary")
+    await expect(page.locator("#chart-durations tbody td:nth-child(2)")).to_have_text(list("00030001"))
     await page.click("#lang-switch")
     await expect(page.locator("#moved")).to_contain_text("12 місяців до найновішої тривоги в записі, 21 серпня 2023")
     # A window of the user's own choosing is shown as asked, without the line.

@@ -1,5 +1,5 @@
 /* History dashboards: alerts per day, hours under alert per region and month, durations, hour × weekday.
-   Counts and hours come from /api/v1/stats (the rollups); durations from the list of ended alerts. */
+   Counts and hours come from /api/v1/stats (the rollups); durations from the region's alerts behind them. */
 "use strict";
 
 (() => {
@@ -166,16 +166,21 @@
     return t === 0 ? "#f3f5f7" : `rgb(${c.join(",")})`;
   }
 
+  /** Durations of the ended alerts behind the statistics (same region, window and sources), a page at a time. */
   async function renderDurations(region) {
-    const query = new URLSearchParams({ state: "ended", region, since: new Date($("from").value).toISOString(), statuses: "actual", limit: "10000" });
-    const response = await fetch(`/api/v1/alerts?${query}`);
-    if (!response.ok) return empty("chart-durations");
-    const until = Date.parse($("to").value);
+    const query = new URLSearchParams({ from: $("from").value, to: $("to").value, tz, descendants: "true", limit: "10000" });
     const counts = DURATION_BINS.map(() => 0);
-    for (const alert of (await response.json()).alerts) {
-      if (!alert.ended_at || Date.parse(alert.started_at) >= until) continue;
-      const minutes = (Date.parse(alert.ended_at) - Date.parse(alert.started_at)) / 60000;
-      counts[DURATION_BINS.findIndex((b) => minutes < b)] += 1;
+    for (;;) {
+      const response = await fetch(`/api/v1/regions/${encodeURIComponent(region)}/history?${query}`);
+      if (!response.ok) return empty("chart-durations");
+      const page = await response.json();
+      for (const alert of page.alerts) {
+        if (!alert.ended_at) continue;
+        const minutes = (Date.parse(alert.ended_at) - Date.parse(alert.started_at)) / 60000;
+        counts[DURATION_BINS.findIndex((b) => minutes < b)] += 1;
+      }
+      if (!page.next) break;
+      query.set("cursor", page.next);
     }
     if (!counts.some(Boolean)) return empty("chart-durations");
     const labels = ["<15′", "15–30′", "30–60′", "1–2 h", "2–4 h", "4–8 h", "8–24 h", ">24 h"];
