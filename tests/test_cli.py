@@ -59,6 +59,9 @@ def test_issue_update_list_end_cancel(cli: tuple[CliRunner, list[str]]) -> None:
     drill = ok(runner, "issue", "--region", "14", "--status", "exercise", *db).strip()
     assert drill not in ok(runner, "list", *db)
     assert drill in ok(runner, "list", "--all-statuses", *db)
+    newest = ok(runner, "list", "--state", "all", "--all-statuses", "--limit", "1", "--json", *db).splitlines()
+    assert [json.loads(line)["id"] for line in newest] == [drill]
+    assert runner.invoke(main, ["list", "--limit", "0", *db]).exit_code == 2
 
 
 def test_tail_prints_readable_lines(cli: tuple[CliRunner, list[str]]) -> None:

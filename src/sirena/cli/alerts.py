@@ -250,8 +250,13 @@ def end(alert_id: str, database_url: str | None, all_clear: bool | None, clear_t
 @click.option("--state", type=click.Choice(["active", "ended", "all"]), default="active", show_default=True)
 @click.option("--region", default=None, help="Only alerts touching this region (with descendants/ancestors).")
 @click.option("--all-statuses", is_flag=True, help="Include exercise and test alerts.")
+@click.option(
+    "--limit", type=click.IntRange(1, 10_000), default=1000, show_default=True, help="At most this many alerts."
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
-def list_alerts(database_url: str | None, state: str, region: str | None, all_statuses: bool, as_json: bool) -> None:
+def list_alerts(
+    database_url: str | None, state: str, region: str | None, all_statuses: bool, limit: int, as_json: bool
+) -> None:
     """List alerts, newest first."""
     states = {
         "active": frozenset({AlertState.ACTIVE}),
@@ -262,7 +267,7 @@ def list_alerts(database_url: str | None, state: str, region: str | None, all_st
     async def go() -> None:
         async with opened(settings_from(database_url=database_url)) as (_, service):
             statuses = None if all_statuses else frozenset({Status.ACTUAL})
-            for alert in await service.find(states=states, region=region, statuses=statuses):
+            for alert in await service.find(states=states, region=region, statuses=statuses, limit=limit):
                 click.echo(dumps(alert_to_dict(alert)) if as_json else describe(alert, service.registry))
 
     run(go())
