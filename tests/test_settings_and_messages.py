@@ -56,6 +56,9 @@ def test_formatting_never_raises_on_missing_values() -> None:
     assert messages.t("error.alert_not_found", "en") == "There is no alert with id {alert_id}."
     assert messages.t("error.alert_not_found", "uk", alert_id="X") == "Тривоги з ідентифікатором X немає."
     assert messages.t("no.such.key") == "no.such.key"
+    choices = ["actual", "exercise", "test"]
+    detail = messages.t("error.bad_choice", "en", field="statuses", value="foo", choices=choices)
+    assert detail == "statuses: foo is not one of actual, exercise, test."
     assert messages.pick_language("uk-UA,uk;q=0.9,en;q=0.8") == "uk"
     assert messages.pick_language("de-DE,en;q=0.5") == "en"
     assert messages.pick_language(None) == "en"

@@ -57,7 +57,11 @@ def t(key: str, lang: str = DEFAULT_LANGUAGE, /, **values: Any) -> str:
     """The message ``key`` in ``lang`` (falling back to English, then to the key itself), formatted."""
     entry = catalogue().get(key)
     text = key if entry is None else entry.get(lang) or entry.get(DEFAULT_LANGUAGE) or key
-    return text.format_map(_Keep(values)) if values else text
+    if not values:
+        return text
+    # a list reads as words (``actual, exercise, test``), never as Python's ``['actual', ...]``
+    shown = {k: ", ".join(map(str, v)) if isinstance(v, list | tuple) else v for k, v in values.items()}
+    return text.format_map(_Keep(shown))
 
 
 def all_languages(key: str, /, **values: Any) -> dict[str, str]:
