@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from sirena.cli import main
 
@@ -182,3 +182,41 @@ def test_serve_on_a_port_another_program_holds_is_one_line_and_non_zero(
     assert result.exit_code == 1
     assert result.output.count("\n") == 1
     assert result.output.startswith(f"sirena: Cannot listen on 127.0.0.1:{port}: ")
+
+
+def one_line_error(result: Result, code: int = 1) -> str:
+    """The error a command failed with: exactly one line on stderr starting `sirena: `, no traceback."""
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert result.exit_code == code, result.output
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("sirena: "), result.stderr
+    return result.stderr
+
+
+def test_database_url_mistakes_are_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "notes.txt").write_text("not a database\n")
+    (tmp_path / "random.db").write_bytes(bytes(range(256)) * 20)
+    runner = CliRunner()
+    for url in ("", "sqlite:///", "sqlite:notes.db", "sqlite:/abs.db", "sqlit:///x.db"):
+        assert "Unsupported database URL" in one_line_error(runner.invoke(main, ["list", "--database-url", url]))
+    assert "IPv6" in one_line_error(runner.invoke(main, ["list", "--database-url", "postgresql://[bad"]))
+    for name, reason in (("notes.txt", "not a database"), ("random.db", "not a database"), (".", "unable to open")):
+        error = one_line_error(runner.invoke(main, ["list", "--database-url", f"sqlite:///{tmp_path / name}"]))
+        assert reason in error
+    for file in ("notes.txt", "random.db"):
+        assert (tmp_path / file).stat().st_size > 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "random.db"]  # no folder named `sqlite:`
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_serve_with_a_database_it_cannot_open_is_one_line(tmp_path: Path, workers: str) -> None:
+    (tmp_path / "notes.txt").write_text("not a database\n")
+    url = f"sqlite:///{tmp_path / 'notes.txt'}"
+    result = CliRunner().invoke(main, ["serve", "--port", "0", "--workers", workers, "--database-url", url])
+    assert "not a database" in one_line_error(result)
+
+
+@pytest.mark.parametrize("port", ["70000", "-1"])
+def test_serve_on_a_port_that_does_not_exist_is_one_line(cli: tuple[CliRunner, list[str]], port: str) -> None:
+    runner, db = cli
+    assert f"no port {port}" in one_line_error(runner.invoke(main, ["serve", "--port", port, *db]))

@@ -110,6 +110,7 @@ def serve(database_url: str | None, host: str | None, port: int | None, demo: bo
         per_core.check_port(settings)
     except SirenaError as exc:
         fail(exc)
+    run(_can_open(settings))  # a wrong database URL or region file is one line here, not a server's traceback
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # every live stream holds a socket
     if settings.workers > 1:
@@ -119,3 +120,9 @@ def serve(database_url: str | None, host: str | None, port: int | None, demo: bo
             fail(exc)
     app = create_app(settings)
     shutdown.serve(app, settings)  # drains live clients on SIGTERM
+
+
+async def _can_open(settings: Settings) -> None:
+    """Open the store and the region set once (migrating the schema), as the server is about to."""
+    async with opened(settings):
+        pass

@@ -121,6 +121,8 @@ def check_port(settings: Settings) -> None:
     with a server's start-up log (or a traceback from every worker)."""
     from sirena.errors import ConfigurationError
 
+    if not 0 <= settings.port <= 65535:
+        raise ConfigurationError("error.serve_port", port=settings.port)
     if settings.port == 0:
         return
     try:  # a plain bind, without SO_REUSEPORT: it fails also against another server's workers sharing the port

@@ -122,9 +122,9 @@ def connect(url: str, *, timeout_s: float = CONNECT_TIMEOUT_S) -> psycopg.Connec
         "keepalives_count": 3,
         "tcp_user_timeout": 20_000,
     }
-    given = conninfo_to_dict(url)
-    options.setdefault("connect_timeout", given.get("connect_timeout") or max(1, round(timeout_s)))
     try:
+        given = conninfo_to_dict(url)
+        options.setdefault("connect_timeout", given.get("connect_timeout") or max(1, round(timeout_s)))
         conn: psycopg.Connection[Any] = pg.connect(url, autocommit=True, cursor_factory=pg.ClientCursor, **options)
     except pg.Error as exc:
         raise Unavailable("error.store_unavailable", reason=_reason(exc)) from None

@@ -49,12 +49,13 @@ _READ_REVISION = "SELECT rev FROM revisions WHERE name = ?"
 
 
 def path_from_url(url: str) -> Path:
-    """``sqlite:///var/x.db`` → ``var/x.db``; ``sqlite:////abs/x.db`` → ``/abs/x.db``; a bare path is itself."""
-    if url.startswith("sqlite:///"):
-        return Path(url.removeprefix("sqlite:///"))
-    if "://" in url:
+    """``sqlite:///var/x.db`` → ``var/x.db``; ``sqlite:////abs/x.db`` → ``/abs/x.db``; a bare path is itself.
+    A URL with no path, or ``sqlite:`` without its three slashes (a typo that would make a folder named
+    ``sqlite:``), is refused."""
+    path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else url
+    if not path or "://" in path or path.startswith("sqlite:"):
         raise ConfigurationError("error.bad_database_url", url=url)
-    return Path(url)
+    return Path(path)
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -160,10 +161,17 @@ class SQLiteStore:
     async def open(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._revisions = CommitRevisions()  # of this opening's commits only
-        if self.path.parent and not self.path.parent.exists():
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = _writer_connection(self.path)
-        migrate(conn)
+        conn: _WriterConnection | None = None
+        try:
+            if self.path.parent and not self.path.parent.exists():
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = _writer_connection(self.path)
+            migrate(conn)
+        except (sqlite3.Error, OSError) as exc:  # not a database, a folder, no right to write there, …
+            if conn is not None:
+                conn.close()
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise Unavailable("error.store_unavailable", reason=f"{self.path}: {reason}") from None
         self._writer = threading.Thread(target=self._write_loop, args=(conn,), name="sirena-writer", daemon=True)
         self._writer.start()
         self._reader_threads = [
