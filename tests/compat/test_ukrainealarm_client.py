@@ -259,6 +259,13 @@ async def test_webhook_urls_must_be_public_unless_allowed(live: Live) -> None:
             f"{UAA}/api/v3/webhook", json={"webHookUrl": "http://127.0.0.1:9/x"}, headers={"Authorization": live.token}
         )
     assert (refused.status_code, set(refused.json())) == (422, {"message"})
+    async with httpx.AsyncClient(base_url=live.base) as client:
+        garbled = await client.post(
+            f"{UAA}/api/v3/webhook",
+            content=b"not json",
+            headers={"Authorization": live.token, "Content-Type": "application/json"},
+        )
+    assert (garbled.status_code, garbled.json()) == (400, {"message": "The request body is not valid JSON."})
     assert await CompatStore(live.runtime.store).list_webhooks() == []
 
 

@@ -127,6 +127,8 @@ def message_response(error: errors.SirenaError, request: Request) -> JSONRespons
 
 def _from_validation(exc: RequestValidationError) -> errors.SirenaError:
     issues = list(exc.errors())
+    if any(issue.get("type") == "json_invalid" for issue in issues):
+        return errors.MalformedJSON("error.malformed_json")
     reason = "; ".join(
         f"{'.'.join(str(p) for p in issue.get('loc', ()) if p not in {'body', 'query', 'path'}) or 'body'}: "
         f"{issue.get('msg', '')}"
