@@ -123,6 +123,11 @@ def test_the_replay_command(tmp_path: Path) -> None:
     empty = runner.invoke(main, ["replay", "--from", "2030-01-01T00:00Z", "--to", "2030-01-02T00:00Z", *db])
     assert empty.exit_code == 1
     assert "sirena import --builtin" in empty.output
+    for bad in (["--from", "yesterday", "--to", "2022-10-10T04:10Z"], ["--from", "2022-10-10T04:00Z", "--to", "soon"]):
+        refused = runner.invoke(main, ["replay", *bad, *db])
+        assert (refused.exit_code, refused.stdout) == (1, "")  # one line, no traceback
+        assert refused.stderr.startswith("sirena: ") and refused.stderr.count("\n") == 1
+        assert "is neither a date (YYYY-MM-DD) nor an ISO 8601 time" in refused.stderr
     issued = runner.invoke(main, ["issue", "--region", "31", "--status", "exercise", *db])
     assert issued.exit_code == 0
     with sqlite3.connect(tmp_path / "cli.db") as conn:  # as if a replay had been killed with this alert active

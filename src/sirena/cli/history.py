@@ -27,7 +27,7 @@ from rich.progress import (
 from rich.table import Table
 
 from sirena import messages
-from sirena.cli.core import database_option, main, opened, run, settings_from
+from sirena.cli.core import database_option, fail, main, opened, run, settings_from
 from sirena.domain.model import Kind, Source
 from sirena.errors import SirenaError, ValidationFailed
 from sirena.history.archive import STATS_SOURCES, History, parse_choices
@@ -363,7 +363,10 @@ def export_command(
 
 
 def _utc(text: str, field: str) -> datetime:
-    return parse_bound(text, zone("UTC"), field)
+    try:
+        return parse_bound(text, zone("UTC"), field)
+    except SirenaError as exc:
+        fail(exc)
 
 
 @main.command()
