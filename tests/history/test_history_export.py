@@ -111,3 +111,15 @@ def test_the_export_command(
     geo = runner.invoke(main, ["export", "--format", "geojson", "--region", "14", *window, *db])
     assert geo.exit_code == 0, geo.output
     assert json.loads(geo.output)["type"] == "FeatureCollection"
+
+    # a refused export leaves the file it was to replace as it was, and no file where there was none
+    kept = out.read_bytes()
+    refused = runner.invoke(main, ["export", "--region", "99999", "-o", str(out), *db])
+    assert refused.exit_code == 1 and "unknown region id 99999" in refused.output
+    assert out.read_bytes() == kept
+    fresh = tmp_path / "none.csv"
+    assert runner.invoke(main, ["export", "--source", "rumours", "-o", str(fresh), *db]).exit_code == 1
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix in {".csv", ".part", ".parquet"}) == ["kyiv.parquet"]
+    nowhere = runner.invoke(main, ["export", "-o", str(tmp_path / "missing" / "x.csv"), *window, *db])
+    assert nowhere.exit_code == 1 and isinstance(nowhere.exception, SystemExit)  # a one-line error, no traceback
+    assert "No such file or directory" in nowhere.output

@@ -354,8 +354,17 @@ def export_command(
         rows = run(go(sys.stdout.buffer))
         sys.stdout.buffer.flush()
         return
-    with output.open("wb") as handle:
-        rows = run(go(handle))
+    # written beside the target and moved over it once complete: a refused or failed export leaves no empty or
+    # half-written file behind, and an earlier export of the same name stays as it was
+    partial = output.with_name(f".{output.name}.part")
+    try:
+        with partial.open("wb") as handle:
+            rows = run(go(handle))
+        partial.replace(output)
+    except OSError as exc:
+        raise click.FileError(str(output), hint=exc.strerror or str(exc)) from None
+    finally:
+        partial.unlink(missing_ok=True)
     click.echo(messages.t("history.cli.exported", lang, rows=rows, path=str(output)), err=True)
 
 
