@@ -162,6 +162,9 @@ def test_the_import_command(tmp_path: Path) -> None:
     report = json.loads(again.stdout)  # the JSON alone: the note about the unmatched file goes to stderr
     assert again.stderr == f"Unmatched rows written to {unmatched}.\n"
     assert (report["added"], report["unchanged"], report["unmatched"]["bad_time"]) == (0, 7, 2)
+    nowhere = runner.invoke(main, ["import", str(source), "--unmatched", str(tmp_path / "no" / "u.csv"), *db])
+    assert nowhere.exit_code == 1 and isinstance(nowhere.exception, SystemExit)  # one line, before any import
+    assert "No such file or directory" in nowhere.output and "alerts after merging" not in nowhere.output
     nothing = runner.invoke(main, ["import", *db])
     assert nothing.exit_code == 2
     junk = tmp_path / "junk.txt"

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import errno
 import json
+import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -105,6 +107,8 @@ def import_command(
     (plain or .gz), or CAP archives (a document, a feed, or a zip/tar of them). Importing again adds nothing."""
     if not builtin and not files:
         raise click.UsageError(messages.t("history.error.no_input", lang))
+    if unmatched_path is not None and not unmatched_path.absolute().parent.is_dir():  # before anything is imported
+        raise click.FileError(str(unmatched_path), hint=os.strerror(errno.ENOENT))
     inputs: list[HistoryFile] = builtin_files(only or None) if builtin else []
     try:
         inputs += [read_file(path) for path in files]
