@@ -220,3 +220,20 @@ def test_serve_with_a_database_it_cannot_open_is_one_line(tmp_path: Path, worker
 def test_serve_on_a_port_that_does_not_exist_is_one_line(cli: tuple[CliRunner, list[str]], port: str) -> None:
     runner, db = cli
     assert f"no port {port}" in one_line_error(runner.invoke(main, ["serve", "--port", port, *db]))
+
+
+def test_usage_errors_are_one_line_too(cli: tuple[CliRunner, list[str]], tmp_path: Path) -> None:
+    """Click's usage errors read like every other error: one line naming the help to read, exit status 2 (the
+    runner calls the program `main`)."""
+    runner, db = cli
+    (tmp_path / "bytes.json").write_bytes(b"\xff\xfe\x00{")
+    for args, says in (
+        (["issue", *db], "give a target: --region, --area or --circle; see `main issue --help`"),
+        (["issue", "--area", str(tmp_path / "bytes.json"), *db], "Invalid value for --area"),
+        (["issue", "--area", str(tmp_path / "missing.json"), *db], "No such file or directory"),
+        (["user", "add", "x", *db], "Choose from: viewer, operator, approver, admin; see `main user add --help`"),
+        (["token", "revoke", *db], "Missing argument 'TOKEN_ID'"),
+        (["--bogus"], "No such option '--bogus'; see `main --help`"),
+        (["nosuch"], "No such command 'nosuch'"),
+    ):
+        assert says in one_line_error(runner.invoke(main, args), code=2)

@@ -82,7 +82,49 @@ def describe(alert: Alert, registry: RegionRegistry, lang: str = "en") -> str:
 # -- the group ---------------------------------------------------------------------------------------------
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class OneLineError(click.ClickException):
+    """One of click's errors shown as every other error: ``sirena: <message>`` on one line (with, for a usage
+    error, where to read more)."""
+
+    def __init__(self, exc: click.ClickException) -> None:
+        super().__init__(" ".join(exc.format_message().split()))  # click lists choices one per line
+        ctx = exc.ctx if isinstance(exc, click.UsageError) else None
+        self.hint = f"; see `{ctx.command_path} --help`" if ctx is not None else ""
+
+    def show(self, file: Any = None) -> None:
+        text = self.format_message().rstrip(".") + self.hint if self.hint else self.format_message()
+        click.echo(f"sirena: {text}", err=True)
+
+
+class OneLineUsageError(OneLineError):
+    exit_code = 2
+
+
+def one_line(exc: click.ClickException) -> OneLineError:
+    if isinstance(exc, OneLineError):
+        return exc
+    return OneLineUsageError(exc) if isinstance(exc, click.UsageError) else OneLineError(exc)
+
+
+class Sirena(click.Group):
+    """The ``sirena`` group: click's errors, from parsing any command's options on, come out as one line."""
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.ClickException as exc:
+            raise one_line(exc) from None
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.ClickException as exc:
+            raise one_line(exc) from None
+
+
+@click.group(cls=Sirena, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="sirena")
 def main() -> None:
     """Sirena: issue, deliver and retract public warnings."""
