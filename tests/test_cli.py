@@ -237,3 +237,34 @@ def test_usage_errors_are_one_line_too(cli: tuple[CliRunner, list[str]], tmp_pat
         (["nosuch"], "No such command 'nosuch'"),
     ):
         assert says in one_line_error(runner.invoke(main, args), code=2)
+
+
+def test_text_that_is_not_utf8_is_refused_and_nothing_is_written(cli: tuple[CliRunner, list[str]]) -> None:
+    """Bytes that are not UTF-8 in a text argument (they reach Python as lone surrogates) would make every later
+    JSON answer carrying the text fail; they are a usage error instead, and the alert list stays readable."""
+    runner, db = cli
+    alert_id = ok(runner, "issue", "--region", "31", *db).strip()
+    for args in (
+        ["issue", "--region", "31", "--headline", "en=\udcff\udcfe"],
+        ["update", alert_id, "--instruction", "uk=до укриття \udcc0"],
+        ["end", alert_id, "--all-clear-text", "en=\udcff"],
+        ["token", "create", "--name", "ops\udcff"],
+    ):
+        assert "is not UTF-8 text" in one_line_error(runner.invoke(main, [*args, *db]), code=2)
+    rows = [json.loads(line) for line in ok(runner, "list", "--state", "all", "--json", *db).splitlines()]
+    assert [(r["id"], r["version"], r["state"]) for r in rows] == [(alert_id, 1, "active")]
+    assert ok(runner, "token", "list", *db) == ""
+
+
+def test_token_values_out_of_range_are_usage_errors(cli: tuple[CliRunner, list[str]]) -> None:
+    runner, db = cli
+    for args, says in (
+        (["token", "create", "--name", "ops", "--expires-in", "99999999999999999999d"], "at most 100 years"),
+        (["token", "create", "--name", " "], "say what the token is for"),
+        (["token", "revoke", "99999999999999999999999"], "is not in the range"),
+    ):
+        assert says in one_line_error(runner.invoke(main, [*args, *db]), code=2)
+    assert ok(runner, "token", "list", *db) == ""
+    token = ok(runner, "token", "create", "--name", "ops", "--expires-in", "36500d", *db)
+    assert token.startswith("sir_")
+    assert "active until 2" in ok(runner, "token", "list", *db)

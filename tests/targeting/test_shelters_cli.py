@@ -50,3 +50,18 @@ def test_nearest_with_nothing_imported(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0
     assert result.output.strip() == "No shelters have been imported."
+
+
+def test_a_file_name_that_is_not_utf8_is_imported_under_a_readable_name(tmp_path: Path) -> None:
+    """A file name's bytes that are not UTF-8 (from a disk written under another encoding) reach Python as lone
+    surrogates; they are stored as U+FFFD instead of failing the import with a traceback."""
+    runner = CliRunner()
+    db = ["--database-url", f"sqlite:///{tmp_path / 'cli.db'}"]
+    path = tmp_path / "укриття-\udcff.csv"  # the bytes b"\xff" in the name, as os.fsdecode gives them
+    path.write_text("name,lat,lon\nA,50.45,30.52\n")
+    done = runner.invoke(main, ["shelters", "import", str(path), "--json", *db])
+    assert done.exit_code == 0, done.output
+    report = json.loads(done.stdout)
+    assert report["file"] == "укриття-\ufffd.csv" and report["imported"] == 1
+    found = runner.invoke(main, ["shelters", "nearest", "--lat", "50.45", "--lon", "30.52", "--json", *db])
+    assert json.loads(found.stdout)["shelters"][0]["name"] == "A"

@@ -15,7 +15,7 @@ from sirena import messages
 from sirena.advisories.allclear import AllClears
 from sirena.advisories.text import notice_line
 from sirena.auth.audit import Recorder
-from sirena.cli.core import database_option, describe, main, opened, run, settings_from
+from sirena.cli.core import TEXT, database_option, describe, main, opened, run, settings_from
 from sirena.domain.model import (
     Alert,
     AlertChanges,
@@ -94,8 +94,10 @@ def alert_options(issuing: bool) -> Callable[[Callable[..., Any]], Callable[...,
             click.option("--kind", type=click.Choice([k.value for k in Kind]), default="air_raid" if issuing else None),
             click.option("--threat", "threats", multiple=True, help="TYPE[:red|yellow]; repeat for several."),
             click.option("--level", type=click.Choice([lv.value for lv in Level]), default="red" if issuing else None),
-            click.option("--headline", "headlines", multiple=True, help="LANG=TEXT; repeat per language."),
-            click.option("--instruction", "instructions", multiple=True, help="LANG=TEXT; repeat per language."),
+            click.option("--headline", "headlines", type=TEXT, multiple=True, help="LANG=TEXT; repeat per language."),
+            click.option(
+                "--instruction", "instructions", type=TEXT, multiple=True, help="LANG=TEXT; repeat per language."
+            ),
             click.option("--time-to-shelter", "time_to_shelter_s", type=click.IntRange(0, 86_400), help="Seconds."),
             database_option,
         ]
@@ -225,6 +227,7 @@ _lifecycle_command("cancel", "Cancel an alert that was issued in error.")
 @click.option(
     "--all-clear-text",
     "clear_texts",
+    type=TEXT,
     multiple=True,
     metavar="LANG=TEXT",
     help="The all-clear's text in one language, instead of the prepared one (sends an all-clear); repeat per language.",

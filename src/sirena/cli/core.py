@@ -7,6 +7,7 @@ import resource
 import sys
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import click
@@ -30,6 +31,27 @@ T = TypeVar("T")
 database_option = click.option(
     "--database-url", envvar="SIRENA_DATABASE_URL", default=None, help="Overrides SIRENA_DATABASE_URL."
 )
+
+
+class Text(click.types.StringParamType):
+    """Text Sirena stores or sends on. Bytes that are not UTF-8 (a terminal in another encoding, a binary pasted
+    in) reach Python as lone surrogates, which no JSON answer could carry later: they are refused here."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = super().convert(value, param, ctx)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            self.fail(f"{text!r} is not UTF-8 text", param, ctx)
+        return text
+
+
+TEXT = Text()
+
+
+def file_label(path: Path) -> str:
+    """A file's name as text to store or show: bytes of the name that are not UTF-8 become U+FFFD."""
+    return path.name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def settings_from(**overrides: Any) -> Settings:

@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from sirena import messages
-from sirena.cli.core import database_option, main, run, settings_from
+from sirena.cli.core import database_option, file_label, main, run, settings_from
 from sirena.shelters import FORMATS, ImportReport, RowProblem, ShelterDirectory, ShelterImportRefused, default_source
 from sirena.store import open_store
 
@@ -91,7 +91,7 @@ def import_(
         async with _directory(database_url) as directory:
             try:
                 return await directory.import_file(
-                    data, source=name, name=file.name, fmt=fmt, partial=partial, actor="local"
+                    data, source=name, name=file_label(file), fmt=fmt, partial=partial, actor="local"
                 )
             except ShelterImportRefused as refused:  # list the rows, then the one-line error and exit 1
                 for problem in refused.data.get("errors", []):
