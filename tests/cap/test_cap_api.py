@@ -218,7 +218,7 @@ async def test_cap_json_is_ingested_too(api: Api) -> None:
         "test",
         ["31"],
         "yellow",
-        {"DE": "Probealarm"},
+        {"DE": "TEST: Probealarm"},  # a test says so in its headline, whoever wrote it
     )
 
 

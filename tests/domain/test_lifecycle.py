@@ -46,6 +46,22 @@ def test_exercise_headline_says_so_in_both_languages() -> None:
     assert alert.headline["uk"].startswith("НАВЧАННЯ")
 
 
+def test_a_drill_with_its_own_headline_is_marked_in_every_language_it_has() -> None:
+    drill = issued(status=Status.EXERCISE, headline={"uk": "Ракетна небезпека", "en": "Missile danger", "de": "Alarm"})
+    assert drill.headline == {
+        "uk": "НАВЧАННЯ: Ракетна небезпека",
+        "en": "EXERCISE: Missile danger",
+        "de": "EXERCISE: Alarm",  # a language the catalogue lacks: the English mark
+    }
+    test = issued(status=Status.TEST, headline={"en": "Test: siren check", "uk": "ТЕСТ: перевірка"})
+    assert test.headline == {"en": "Test: siren check", "uk": "ТЕСТ: перевірка"}  # marked already: left as it is
+    changed = domain.update(drill, AlertChanges(headline={"en": "Drones"}), now=T0).alert
+    assert changed.headline == {"en": "EXERCISE: Drones"}
+    real = issued(headline={"en": "Missile danger"})
+    assert real.headline == {"en": "Missile danger"}
+    assert domain.update(real, AlertChanges(headline={"en": "Drones"}), now=T0).alert.headline == {"en": "Drones"}
+
+
 def test_update_bumps_version_and_keeps_unchanged_fields() -> None:
     alert = issued(instruction={"en": "Go to a shelter"})
     later = T0 + timedelta(minutes=5)

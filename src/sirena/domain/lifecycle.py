@@ -17,7 +17,7 @@ from sirena.domain.model import (
     AlertState,
     EventType,
 )
-from sirena.domain.texts import default_headline
+from sirena.domain.texts import default_headline, marked_headline
 from sirena.errors import InvalidTransition
 
 Resolved = tuple[tuple[str, ...], tuple[str, ...], int | None]
@@ -49,7 +49,7 @@ def issue(draft: AlertDraft, *, alert_id: str, now: datetime, resolved: Resolved
         started_at=started,
         updated_at=now,
         expires_at=draft.expires_at,
-        headline=dict(draft.headline) or default_headline(draft.kind, draft.status),
+        headline=marked_headline(draft.headline, draft.status) or default_headline(draft.kind, draft.status),
         instruction=dict(draft.instruction),
         time_to_shelter_s=shelter_s,
         source=draft.source,
@@ -71,6 +71,8 @@ def update(alert: Alert, changes: AlertChanges, *, now: datetime) -> Transition:
     }
     if changes.regions is not None and changes.partial_regions is None:
         values["partial_regions"] = ()
+    if changes.headline is not None:
+        values["headline"] = marked_headline(changes.headline, alert.status)
     nxt = dataclasses.replace(alert, **values, version=alert.version + 1, updated_at=now)
     return Transition(nxt, EventType.UPDATED)
 

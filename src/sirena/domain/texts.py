@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
 
 from sirena import messages
@@ -21,6 +22,25 @@ def _default_headline(kind: Kind, status: Status) -> tuple[tuple[str, str], ...]
         return tuple(texts.items())
     marks = messages.all_languages(f"alert.status.{status.value}")
     return tuple((lang, f"{marks[lang]}: {text}") for lang, text in texts.items())
+
+
+def marked_headline(headline: Mapping[str, str], status: Status) -> dict[str, str]:
+    """An issuer's own headline, with EXERCISE/TEST (НАВЧАННЯ/ТЕСТ) put in front of each language's text when the
+    alert is not actual and the text does not begin with it already (English for a language the catalogue lacks):
+    a drill can never read like a real warning, whatever its issuer wrote."""
+    if status is Status.ACTUAL:
+        return dict(headline)
+    marks = _marks(status)
+    marked = {}
+    for lang, text in headline.items():
+        mark = marks.get(lang) or marks[messages.DEFAULT_LANGUAGE]
+        marked[lang] = text if text.casefold().startswith(mark.casefold()) else f"{mark}: {text}"
+    return marked
+
+
+@lru_cache(maxsize=8)
+def _marks(status: Status) -> dict[str, str]:
+    return messages.all_languages(f"alert.status.{status.value}")
 
 
 def retraction_instruction(reason: str | None = None) -> dict[str, str]:
