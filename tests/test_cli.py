@@ -261,10 +261,41 @@ def test_token_values_out_of_range_are_usage_errors(cli: tuple[CliRunner, list[s
     for args, says in (
         (["token", "create", "--name", "ops", "--expires-in", "99999999999999999999d"], "at most 100 years"),
         (["token", "create", "--name", " "], "say what the token is for"),
-        (["token", "revoke", "99999999999999999999999"], "is not in the range"),
+        (["token", "revoke", "99999999999999999999999"], "is too large"),
     ):
         assert says in one_line_error(runner.invoke(main, [*args, *db]), code=2)
     assert ok(runner, "token", "list", *db) == ""
     token = ok(runner, "token", "create", "--name", "ops", "--expires-in", "36500d", *db)
     assert token.startswith("sir_")
     assert "active until 2" in ok(runner, "token", "list", *db)
+
+
+def test_numbers_a_database_cannot_hold_or_that_are_not_numbers_are_usage_errors(
+    cli: tuple[CliRunner, list[str]],
+) -> None:
+    runner, db = cli
+    huge = "99999999999999999999999"
+    for args, says in (
+        (["tail", "--once", "--after", huge], "is too large"),
+        (["tail", "--once", "--interval", "nan"], "'nan' is not a number"),
+        (["tail", "--interval", "0"], "0.01<=x<=3600"),
+        (["audit", "list", "--after", huge], "is too large"),
+        (["audit", "list", "--limit", "0"], "x>=1"),
+        (["shelters", "nearest", "--lat", "nan", "--lon", "30"], "'nan' is not a number"),
+    ):
+        assert says in one_line_error(runner.invoke(main, [*args, *db]), code=2)
+    ok(runner, "issue", "--region", "31", *db)
+    assert len(ok(runner, "tail", "--once", "--after", "0", "--interval", "0.01", *db).splitlines()) == 1
+
+
+def test_a_password_on_stdin_that_is_not_utf8_is_refused(cli: tuple[CliRunner, list[str]]) -> None:
+    runner, db = cli
+    result = runner.invoke(
+        main, ["user", "add", "dan", "--role", "operator", "--password-stdin", *db], input=b"x" * 12 + b"\xff\n"
+    )
+    assert "the password on stdin is not UTF-8 text" in one_line_error(result, code=2)
+    assert "dan" not in ok(runner, "user", "list", *db)
+    added = runner.invoke(
+        main, ["user", "add", "dan", "--role", "operator", "--password-stdin", *db], input="пароль-довгий-1\n".encode()
+    )
+    assert added.exit_code == 0, added.output

@@ -15,7 +15,7 @@ from sirena import messages
 from sirena.advisories.allclear import AllClears
 from sirena.advisories.text import notice_line
 from sirena.auth.audit import Recorder
-from sirena.cli.core import TEXT, database_option, describe, main, opened, run, settings_from
+from sirena.cli.core import SEQ, TEXT, Finite, database_option, describe, main, opened, run, settings_from
 from sirena.domain.model import (
     Alert,
     AlertChanges,
@@ -283,11 +283,13 @@ def _event_line(event: Event, registry: RegionRegistry, lang: str) -> str:
 
 @main.command()
 @database_option
-@click.option("--after", "after_seq", type=int, default=None, help="Start after this sequence number (default: now).")
+@click.option("--after", "after_seq", type=SEQ, default=None, help="Start after this sequence number (default: now).")
 @click.option("--all-statuses", is_flag=True, help="Include exercise and test alerts.")
 @click.option("--lang", type=click.Choice(list(messages.LANGUAGES)), default="en", show_default=True)
 @click.option("--once", is_flag=True, help="Print what is there and stop instead of following.")
-@click.option("--interval", type=float, default=0.5, show_default=True, help="Seconds between looks at the log.")
+@click.option(
+    "--interval", type=Finite(0.01, 3600), default=0.5, show_default=True, help="Seconds between looks at the log."
+)
 def tail(
     database_url: str | None,
     after_seq: int | None,

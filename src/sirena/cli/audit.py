@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 import click
 
 from sirena.auth import audit as audit_log
-from sirena.cli.core import database_option, main, run, settings_from
+from sirena.cli.core import SEQ, Int64, database_option, main, run, settings_from
 from sirena.store import Store, open_store
 
 
@@ -61,8 +61,8 @@ def audit_verify(database_url: str | None, anchor: str | None) -> None:
 
 @audit.command("list")
 @database_option
-@click.option("--after", type=int, default=0, show_default=True, help="Entries after this sequence number.")
-@click.option("--limit", type=int, default=100, show_default=True)
+@click.option("--after", type=SEQ, default=0, show_default=True, help="Entries after this sequence number.")
+@click.option("--limit", type=Int64(1), default=100, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 def audit_list(database_url: str | None, after: int, limit: int, as_json: bool) -> None:
     """Print audit entries in order."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import resource
 import sys
 from collections.abc import AsyncIterator, Awaitable
@@ -47,6 +48,34 @@ class Text(click.types.StringParamType):
 
 
 TEXT = Text()
+
+
+class Int64(click.IntRange):
+    """A whole number from ``min`` up to what a 64-bit database integer holds (sequence numbers, ids, limits); the
+    help shows ``x>=min`` only."""
+
+    def __init__(self, min: int = 0) -> None:
+        super().__init__(min=min)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if number > 2**63 - 1:
+            self.fail(f"{number} is too large", param, ctx)
+        return number
+
+
+SEQ = Int64(0)
+"""A sequence number (of the event or audit log)."""
+
+
+class Finite(click.FloatRange):
+    """A number in a range, and a number at all: ``nan`` passes click's range checks, so it is refused here."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if math.isnan(number):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        return number
 
 
 def file_label(path: Path) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from sirena import messages
-from sirena.cli.core import database_option, file_label, main, run, settings_from
+from sirena.cli.core import Finite, database_option, file_label, main, run, settings_from
 from sirena.shelters import FORMATS, ImportReport, RowProblem, ShelterDirectory, ShelterImportRefused, default_source
 from sirena.store import open_store
 
@@ -106,8 +106,8 @@ def import_(
 
 
 @shelters.command("nearest")
-@click.option("--lat", type=click.FloatRange(-90, 90), required=True)
-@click.option("--lon", type=click.FloatRange(-180, 180), required=True)
+@click.option("--lat", type=Finite(-90, 90), required=True)
+@click.option("--lon", type=Finite(-180, 180), required=True)
 @click.option("--limit", type=click.IntRange(1, 50), default=5, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as the API gives it.")
 @lang_option

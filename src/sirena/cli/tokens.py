@@ -11,7 +11,7 @@ import click
 from sirena import auth, messages
 from sirena.auth.principal import now
 from sirena.auth.tokens import listing, revoke
-from sirena.cli.core import TEXT, database_option, main, opened, run, settings_from
+from sirena.cli.core import TEXT, Int64, database_option, main, opened, run, settings_from
 from sirena.protocol.alert_json import parse_time
 
 DURATION = re.compile(r"^(\d+)([smhdw]?)$")
@@ -85,7 +85,7 @@ def token_list(database_url: str | None) -> None:
 
 @token.command("revoke")
 @database_option
-@click.argument("token_id", type=click.IntRange(1, 2**63 - 1))
+@click.argument("token_id", type=Int64(1))
 def token_revoke(database_url: str | None, token_id: int) -> None:
     """Revoke the token with this id (see `sirena token list`); it stops working at once."""
 

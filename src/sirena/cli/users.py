@@ -47,7 +47,11 @@ def user_add(
     Give the user a token with `sirena token create --name N --user NAME`, or a password for the console."""
     password = None
     if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
+        line = sys.stdin.buffer.readline()
+        try:
+            password = line.decode("utf-8").rstrip("\r\n")
+        except UnicodeDecodeError:
+            raise click.BadParameter("the password on stdin is not UTF-8 text", param_hint="--password-stdin") from None
 
     async def go() -> list[str]:
         async with opened(settings_from(database_url=database_url)) as (store, service):
