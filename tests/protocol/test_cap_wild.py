@@ -210,6 +210,20 @@ def _with_polygon(alert_text: str, polygon: str) -> bytes:
     return (alert_text[:start] + polygon + alert_text[end:]).encode()
 
 
+def test_a_prefixed_alert_with_unprefixed_children_is_read_and_repaired(alert_text: str) -> None:
+    body = (
+        alert_text.split("?>", 1)[1]
+        .replace("<alert xmlns=", "<cap:alert xmlns:cap=")
+        .replace("</alert>", "</cap:alert>")
+    )
+    report = ingest(body.encode())
+    assert report.schema_valid is False
+    assert [(r.code, r.path) for r in report.repairs] == [("namespace_missing", "/alert/identifier")]
+    (message,) = report.messages
+    reference = ingest(alert_text.encode()).messages[0]
+    assert message == reference
+
+
 def test_lower_case_t_and_z_are_read_as_rfc3339_allows(alert_text: str) -> None:
     sent = alert_text[alert_text.index("<sent>") + 6 : alert_text.index("</sent>")]
     report = ingest(alert_text.replace(sent, "2025-03-01t06:15:00z").encode())

@@ -21,7 +21,7 @@ from sirena.protocol.cap.issues import IssueLog
 from sirena.protocol.cap.model import CapMessage, Format, Report, SignatureVerdict
 from sirena.protocol.cap.schema import validate
 from sirena.protocol.cap.signature import load_trust_anchors, verify_alert, weakest
-from sirena.protocol.cap.tree import from_json, from_xml
+from sirena.protocol.cap.tree import element_path, from_json, from_xml, line_of, without_namespace
 
 
 def _schema_verdict(results: Sequence[bool | None]) -> bool | None:
@@ -69,6 +69,9 @@ def ingest(
     for alert in alerts:
         version = v.version_of(etree.QName(alert).namespace) or v.CAP_1_2
         valid = validate(alert, version, log)
+        stray = without_namespace(alert)
+        if stray is not None:
+            log.repair("namespace_missing", element_path(stray), line_of(stray))
         builder = Builder(log, version, from_json=False, check_required=valid is None)
         message = builder.message(from_xml(alert))
         verdicts.append(verify_alert(alert, anchors, sent=message.sent, log=log))

@@ -20,6 +20,7 @@ IssueCode = Literal[
     "value_empty",
     "enum_unknown",
     "enum_case",
+    "namespace_missing",
     "references_missing",
     "reference_malformed",
     "reference_identifier_only",

@@ -61,6 +61,11 @@ def element_path(element: etree._Element) -> str:
     return "/" + "/".join(reversed(steps))
 
 
+def without_namespace(alert: etree._Element) -> etree._Element | None:
+    """The first element inside ``alert`` that is in no namespace (``<cap:alert>`` with unprefixed children)."""
+    return next((e for e in alert.iter() if isinstance(e.tag, str) and etree.QName(e).namespace is None), None)
+
+
 def _own_text(element: etree._Element) -> str:
     """The element's own text, joined across comments and processing instructions."""
     parts = [element.text or ""]
@@ -69,10 +74,10 @@ def _own_text(element: etree._Element) -> str:
 
 
 def from_xml(element: etree._Element, path: str | None = None) -> Node:
-    """The tree of the CAP element ``element``; only children in its own namespace are kept."""
+    """The tree of the CAP element ``element``; only children in its own namespace, or in none, are kept."""
     path = path or element_path(element)
     namespace = etree.QName(element).namespace
-    kids = [c for c in element if isinstance(c.tag, str) and etree.QName(c).namespace == namespace]
+    kids = [c for c in element if isinstance(c.tag, str) and etree.QName(c).namespace in (namespace, None)]
     totals: dict[str, int] = {}
     for kid in kids:
         name = etree.QName(kid).localname
