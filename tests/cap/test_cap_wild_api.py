@@ -58,6 +58,29 @@ async def test_an_update_full_of_quirks_maps_every_language_and_area(api: Api) -
     assert (alert["regions"], alert["started_at"]) == (["31"], "2025-03-01T06:45:00.000Z")
 
 
+async def test_messages_without_an_identity_are_refused_not_taken_for_duplicates(api: Api) -> None:
+    for n in (1, 2):  # two different alerts without identifier and sender would share one (sender, identifier, sent)
+        body = cap(f"ID-{n}", headline=f"Тривога {n}").replace(f"<identifier>ID-{n}</identifier>".encode(), b"")
+        response = await api.client.post("/api/v1/cap", content=body, headers=api.auth)
+        assert (
+            problem(response, 422, "cap-not-usable")["detail"]
+            == "The CAP message has no identifier, so it cannot be applied."
+        )
+    no_type = cap("ID-3").replace(b"<msgType>Alert</msgType>", b"")
+    response = await api.client.post("/api/v1/cap", content=no_type, headers=api.auth)
+    assert "has no msgType" in problem(response, 422, "cap-not-usable")["detail"]
+    assert await nothing_stored(api)
+
+
+async def test_a_prefixed_alert_with_unprefixed_children_is_applied(api: Api) -> None:
+    body = cap("NS-1").replace(b"<alert xmlns=", b"<cap:alert xmlns:cap=").replace(b"</alert>", b"</cap:alert>")
+    result = await post(api, body)
+    assert ([r["code"] for r in result["repairs"]], result["messages"][0]["result"]) == (
+        ["namespace_missing"],
+        "issued",
+    )
+
+
 EMPTY_RSS = b'<rss version="2.0"><channel><title>Alerts</title></channel></rss>'
 ESCAPED_ATOM = (
     b'<feed xmlns="http://www.w3.org/2005/Atom"><id>urn:f</id><title>t</title><updated>2025-03-01T06:15:00Z</updated>'

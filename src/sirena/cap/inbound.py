@@ -277,6 +277,8 @@ def _action(message: CapMessage) -> Action:
         return Action.UPDATE
     if message.msg_type == "Alert":
         return Action.ISSUE
+    if not message.msg_type:
+        raise CapNotUsable("cap.error.missing", element="msgType")
     raise CapNotUsable("cap.error.msg_type", msg_type=message.msg_type)
 
 
@@ -303,6 +305,10 @@ def _facts(message: CapMessage, params: Mapping[str, list[str]], action: Action)
 
 def read_message(message: CapMessage, areas: RegionAreas) -> Inbound:
     """What ``message`` means for Sirena's alerts; :class:`CapNotUsable` when it is no alert at all."""
+    # (sender, identifier, sent) is the message's identity on record: without it two messages would be one
+    for element, value in (("sender", message.sender), ("identifier", message.identifier), ("sent", message.sent_text)):
+        if not value.strip():
+            raise CapNotUsable("cap.error.missing", element=element)
     action = _action(message)
     status = c.CAP_TO_STATUS.get(message.status)
     if status is None:
