@@ -135,8 +135,9 @@ def _no_message(report: Report) -> CapNotUsable:
     if links:
         shown = ", ".join(links[:3]) + (", …" if len(links) > 3 else "")
         return CapNotUsable("cap.error.only_links", count=len(links), links=shown)
-    if report.warnings:  # say why, such as CAP sent as escaped text
-        return CapNotUsable("cap.error.no_message_because", reason=report.warnings[0].message)
+    if report.warnings:  # the warning says why, such as CAP sent as escaped text
+        warning = report.warnings[0]
+        return CapNotUsable(f"cap.issue.{warning.code}", **dict(warning.params))
     return CapNotUsable("cap.error.no_message")
 
 
