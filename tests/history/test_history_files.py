@@ -185,3 +185,17 @@ def test_gzipped_downloads_are_read(tmp_path: Path, suffix: str, ua: RegionRegis
     assert reports[0].matched == 1
     (record,) = merged.values()
     assert (record.region_id, record.estimated_end) == ("31", True)
+
+
+def test_an_unmatched_file_that_cannot_be_written_stops_the_import_before_it_starts(tmp_path: Path) -> None:
+    """A folder that exists but takes no new file (/proc here, even for root) is found before anything is
+    imported: one line, exit 1, and the database as before."""
+    source = tmp_path / "official_data_uk.csv"
+    source.write_text("\n".join([OFFICIAL, *ROWS]) + "\n", encoding="utf-8")
+    db = ["--database-url", f"sqlite:///{tmp_path / 'cli.db'}"]
+    runner = CliRunner()
+    refused = runner.invoke(main, ["import", str(source), "--unmatched", "/proc/sirena-unmatched.csv", *db])
+    assert refused.exit_code == 1 and isinstance(refused.exception, SystemExit)
+    assert refused.stderr.count("\n") == 1 and refused.stderr.startswith("sirena: Could not open file")
+    listed = runner.invoke(main, ["list", "--state", "all", *db])
+    assert listed.exit_code == 0 and listed.stdout == ""

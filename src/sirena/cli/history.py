@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TextIO
 
 import click
 from rich.console import Console
@@ -107,13 +107,17 @@ def import_command(
     (plain or .gz), or CAP archives (a document, a feed, or a zip/tar of them). Importing again adds nothing."""
     if not builtin and not files:
         raise click.UsageError(messages.t("history.error.no_input", lang))
-    if unmatched_path is not None and not unmatched_path.absolute().parent.is_dir():  # before anything is imported
-        raise click.FileError(str(unmatched_path), hint=os.strerror(errno.ENOENT))
     inputs: list[HistoryFile] = builtin_files(only or None) if builtin else []
     try:
         inputs += [read_file(path) for path in files]
     except SirenaError as exc:
         raise click.ClickException(exc.detail(lang)) from None
+    unmatched_file: TextIO | None = None
+    if unmatched_path is not None:  # opened before anything is imported: a place it cannot go stops the import
+        try:
+            unmatched_file = unmatched_path.open("w", encoding="utf-8", newline="")
+        except OSError as exc:
+            raise click.FileError(str(unmatched_path), hint=exc.strerror or os.strerror(errno.EACCES)) from None
     console = _err()
 
     async def go() -> ImportReport:
@@ -130,10 +134,16 @@ def import_command(
 
                 return await history.import_files(inputs, progress=step, keep_unmatched=unmatched_path is not None)
 
-    report = run(go())
-    if unmatched_path is not None:
-        with unmatched_path.open("w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle)
+    try:
+        report = run(go())
+    except BaseException:
+        if unmatched_file is not None and unmatched_path is not None:  # nothing half-written stays behind
+            unmatched_file.close()
+            unmatched_path.unlink(missing_ok=True)
+        raise
+    if unmatched_file is not None:
+        with unmatched_file:
+            writer = csv.writer(unmatched_file)
             writer.writerow(["file", "line", "reason", "row"])
             for row in report.unmatched_rows:
                 writer.writerow([row.file, row.line, row.reason, row.text])
