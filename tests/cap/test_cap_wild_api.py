@@ -25,7 +25,7 @@ def wild(name: str) -> bytes:
 async def test_cap_in_an_edxl_de_distribution_is_applied(api: Api) -> None:
     result = await post(api, wild("edxl_de.xml"), content_type="application/xml")
     assert (result["format"], result["version"], result["alerts"]) == ("edxl-de", "1.2", 1)
-    assert result["links"] == ["https://alerts.example.org/maps/EDXL-CAP-0001.png"]
+    assert result["links"] == []
     assert [w["code"] for w in result["warnings"]] == ["edxl_content_not_read"]
     ((message,),) = [result["messages"]]
     assert (message["identifier"], message["result"]) == ("EDXL-CAP-0001", "issued")

@@ -128,7 +128,7 @@ def test_edxl_de_distribution_is_read_like_a_feed() -> None:
     (message,) = report.messages
     assert (message.identifier, message.sender) == ("EDXL-CAP-0001", "civil-protection@alerts.example.org")
     assert message.infos[0].areas[0].polygons == (RING,)
-    assert report.links == ("https://alerts.example.org/maps/EDXL-CAP-0001.png",)
+    assert report.links == ()  # the map is an attachment, not CAP to fetch
     assert [(w.code, w.path, w.line) for w in report.warnings] == [
         ("edxl_content_not_read", "/EDXLDistribution/contentObject[3]", 44)
     ]
