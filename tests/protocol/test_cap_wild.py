@@ -224,6 +224,18 @@ def test_a_prefixed_alert_with_unprefixed_children_is_read_and_repaired(alert_te
     assert message == reference
 
 
+def test_a_flood_of_one_issue_is_listed_a_hundred_times_and_counted(alert_text: str) -> None:
+    polygons = "<polygon>95,30 95,31 96,31 95,30</polygon>" * 250  # each one out of range
+    start, end = alert_text.index("<polygon>"), alert_text.index("</area>")
+    report = ingest((alert_text[:start] + polygons + alert_text[end:]).encode())
+    assert [e.code for e in report.errors] == ["polygon_swapped"] * 100
+    (more,) = report.warnings
+    assert (more.code, more.message) == (
+        "issues_not_listed",
+        "150 more polygon_swapped issues were found but are not listed.",
+    )
+
+
 def test_lower_case_t_and_z_are_read_as_rfc3339_allows(alert_text: str) -> None:
     sent = alert_text[alert_text.index("<sent>") + 6 : alert_text.index("</sent>")]
     report = ingest(alert_text.replace(sent, "2025-03-01t06:15:00z").encode())

@@ -99,6 +99,7 @@ def _report(
     messages: tuple[CapMessage, ...],
     links: tuple[str, ...],
 ) -> Report:
+    log.close()
     return Report(
         format=fmt,
         version=version,

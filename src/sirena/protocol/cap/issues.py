@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from collections import Counter
+from typing import Final, Literal, get_args
 
 from sirena import messages
 from sirena.protocol.cap.model import Issue
@@ -51,7 +52,12 @@ IssueCode = Literal[
     "signature_certificate_expired",
     "signature_certificate_not_valid_when_sent",
     "signature_extra_invalid",
+    "issues_not_listed",
 ]
+
+#: At most this many issues of one code are listed; the rest are counted (``issues_not_listed``), so that a small
+#: document cannot make a report many times its own size.
+MAX_PER_CODE: Final = 100
 
 
 def issue_codes() -> tuple[str, ...]:
@@ -71,12 +77,26 @@ class IssueLog:
         self.errors: list[Issue] = []
         self.warnings: list[Issue] = []
         self.repairs: list[Issue] = []
+        self._seen: Counter[str] = Counter()
+
+    def _add(
+        self, issues: list[Issue], code: IssueCode, path: str | None, line: int | None, params: dict[str, object]
+    ) -> None:
+        self._seen[code] += 1
+        if self._seen[code] <= MAX_PER_CODE:
+            issues.append(make_issue(code, path, line, **params))
 
     def error(self, code: IssueCode, path: str | None = None, line: int | None = None, **params: object) -> None:
-        self.errors.append(make_issue(code, path, line, **params))
+        self._add(self.errors, code, path, line, params)
 
     def warning(self, code: IssueCode, path: str | None = None, line: int | None = None, **params: object) -> None:
-        self.warnings.append(make_issue(code, path, line, **params))
+        self._add(self.warnings, code, path, line, params)
 
     def repair(self, code: IssueCode, path: str | None = None, line: int | None = None, **params: object) -> None:
-        self.repairs.append(make_issue(code, path, line, **params))
+        self._add(self.repairs, code, path, line, params)
+
+    def close(self) -> None:
+        """Say how many issues of each code were not listed; call once, when the run is over."""
+        for code, seen in sorted(self._seen.items()):
+            if seen > MAX_PER_CODE:
+                self.warnings.append(make_issue("issues_not_listed", kind=code, count=seen - MAX_PER_CODE))
