@@ -299,3 +299,19 @@ def test_a_password_on_stdin_that_is_not_utf8_is_refused(cli: tuple[CliRunner, l
         main, ["user", "add", "dan", "--role", "operator", "--password-stdin", *db], input="пароль-довгий-1\n".encode()
     )
     assert added.exit_code == 0, added.output
+
+
+def test_dates_at_the_ends_of_the_calendar_and_nan_speeds_are_one_line(cli: tuple[CliRunner, list[str]]) -> None:
+    """0001-01-01 in Kyiv is before year 1 in UTC: a bad time like any other, not an overflow's traceback."""
+    runner, db = cli
+    for args in (
+        ["stats", "--from", "0001-01-01", "--to", "2024-01-01"],
+        ["stats", "--from", "2024-01-01", "--to", "9999-12-31T23:00:00-05:00"],
+        ["export", "--from", "0001-01-01"],
+        ["replay", "--from", "0001-01-01T00:00:00+05:00", "--to", "2024-01-01"],
+    ):
+        assert "is neither a date (YYYY-MM-DD) nor an ISO 8601 time" in one_line_error(
+            runner.invoke(main, [*args, *db])
+        )
+    speed = ["replay", "--from", "2024-01-01", "--to", "2024-01-02", "--speed", "nan", *db]
+    assert "'nan' is not a number" in one_line_error(runner.invoke(main, speed), code=2)

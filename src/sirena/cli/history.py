@@ -29,7 +29,7 @@ from rich.progress import (
 from rich.table import Table
 
 from sirena import messages
-from sirena.cli.core import database_option, fail, main, opened, run, settings_from
+from sirena.cli.core import Finite, database_option, fail, main, opened, run, settings_from
 from sirena.domain.model import Kind, Source
 from sirena.errors import SirenaError, ValidationFailed
 from sirena.history.archive import STATS_SOURCES, History, parse_choices
@@ -396,9 +396,7 @@ def _utc(text: str, field: str) -> datetime:
 @database_option
 @click.option("--from", "start", default=None, help="Start of the period (ISO 8601; no offset means UTC).")
 @click.option("--to", "end", default=None, help="End of the period (exclusive).")
-@click.option(
-    "--speed", type=click.FloatRange(min=0.001), default=60.0, show_default=True, help="Times faster than real."
-)
+@click.option("--speed", type=Finite(min=0.001), default=60.0, show_default=True, help="Times faster than real.")
 @click.option("--region", default=None, help="Only alerts of this region and below it.")
 @click.option("--source", default="official", show_default=True, help="Comma-separated sources to replay.")
 @click.option("--end-leftovers", is_flag=True, help="Only end the alerts an interrupted replay left active.")

@@ -52,7 +52,10 @@ def parse_bound(value: str | date | datetime, tz: ZoneInfo, field: str) -> datet
             raise ValidationFailed("history.error.bad_time", field=field, value=value) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=tz)
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # 0001-01-01 east of UTC, 9999-12-31 west of it
+        raise ValidationFailed("history.error.bad_time", field=field, value=str(value)) from None
 
 
 def _epoch(moment: datetime) -> int:
