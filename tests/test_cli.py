@@ -315,3 +315,9 @@ def test_dates_at_the_ends_of_the_calendar_and_nan_speeds_are_one_line(cli: tupl
         )
     speed = ["replay", "--from", "2024-01-01", "--to", "2024-01-02", "--speed", "nan", *db]
     assert "'nan' is not a number" in one_line_error(runner.invoke(main, speed), code=2)
+
+
+def test_docs_into_a_folder_that_cannot_be_made_is_one_line() -> None:
+    assert "cannot write /proc/sirena-docs" in one_line_error(
+        CliRunner().invoke(main, ["docs", "--write", "/proc/sirena-docs"])
+    )

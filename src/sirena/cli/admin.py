@@ -125,9 +125,13 @@ def docs(folder: Path | None, check: Path | None) -> None:
         for text in pages.values():
             click.echo(text)
         return
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, text in pages.items():
-        (folder / name).write_text(text, encoding="utf-8")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, text in pages.items():
+            (folder / name).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        click.echo(f"sirena: cannot write {exc.filename or folder}: {exc.strerror or exc}", err=True)
+        sys.exit(1)
 
 
 def cli_markdown() -> str:
