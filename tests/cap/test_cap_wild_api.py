@@ -106,6 +106,16 @@ async def test_a_document_without_cap_messages_is_refused_with_the_reason(api: A
     assert await nothing_stored(api)
 
 
+async def test_a_message_refused_for_want_of_an_area_comes_with_the_report_saying_why(api: Api) -> None:
+    body = cap("NAN-1", area="<polygon>nan,30.40 50.35,inf 50.52,30.65 nan,30.40</polygon>")
+    response = await api.client.post("/api/v1/cap", content=body, headers=api.auth)
+    report = problem(response, 422, "cap-not-usable")["report"]
+    assert [(e["code"], e["path"]) for e in report["errors"]] == [
+        ("polygon_unparsable", "/alert/info[1]/area[1]/polygon[1]")
+    ]
+    assert await nothing_stored(api)
+
+
 DEEP = cap("DEEP-1").replace(b"</info>", b"<x>" * 10_000 + b"</x>" * 10_000 + b"</info>")
 PARAMETER_ENTITY = (
     b'<?xml version="1.0"?><!DOCTYPE a [<!ENTITY % x SYSTEM "file:///etc/passwd"> %x;]>'

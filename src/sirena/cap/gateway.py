@@ -141,6 +141,12 @@ def _no_message(report: Report) -> CapNotUsable:
     return CapNotUsable("cap.error.no_message")
 
 
+def _with_report(problem: SirenaError, report: Report) -> SirenaError:
+    """``problem`` carrying the ingest report, whose errors often say why (a polygon that could not be read)."""
+    problem.data["report"] = report.to_json()
+    return problem
+
+
 def _now() -> datetime:
     now = datetime.now(UTC)
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
@@ -168,12 +174,13 @@ class CapGateway:
 
         ``origin`` says where it came from (recorded). With ``own_references`` an update may name CAP Sirena wrote
         itself. With ``strict``, a document none of whose messages could be used raises the first reason (a 4xx
-        problem) and nothing is recorded; so does one that carries no message at all (only links, or nothing).
+        problem, with the report as its ``report`` member) and nothing is recorded; so does one that carries no
+        message at all (only links, or nothing).
         Unusable input raises as :func:`~sirena.protocol.cap.ingest` does.
         """
         report = ingest(data, trust_anchors=self.config.trust_anchors, max_bytes=max_bytes or self.config.max_bytes)
         if strict and not report.messages:
-            raise _no_message(report)
+            raise _with_report(_no_message(report), report)
         ordered = sorted(report.messages, key=lambda m: (m.sent is None, m.sent or datetime.min.replace(tzinfo=UTC)))
         problems: list[SirenaError] = []
         outcomes: list[Outcome] = []
@@ -187,7 +194,7 @@ class CapGateway:
             outcome = await self._apply(inbound, report, origin, context, own_references, problems)
             outcomes.append(outcome)
         if strict and problems and not any(not o.failed for o in outcomes):
-            raise problems[0]
+            raise _with_report(problems[0], report)
         return IngestResult(report, tuple(outcomes))
 
     # -- one message ------------------------------------------------------------------------------------------
