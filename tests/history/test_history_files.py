@@ -199,3 +199,49 @@ def test_an_unmatched_file_that_cannot_be_written_stops_the_import_before_it_sta
     assert refused.stderr.count("\n") == 1 and refused.stderr.startswith("sirena: Could not open file")
     listed = runner.invoke(main, ["list", "--state", "all", *db])
     assert listed.exit_code == 0 and listed.stdout == ""
+
+
+class Stop(Exception):
+    """What Ctrl-C or a failing batch is to the import: it stops between two batches."""
+
+
+@pytest.mark.parametrize("after_batches", [1, 2, 3])
+async def test_an_import_that_stops_midway_leaves_the_database_as_before(
+    tmp_path: Path, ua: RegionRegistry, after_batches: int
+) -> None:
+    """Batches already committed (new alerts, and ends that replaced stored ones) are taken back, rollups too."""
+    older = _file("a.csv", OFFICIAL, [ROWS[3]])
+    newer = _file("b.csv", OFFICIAL, [ROWS[0], ROWS[1], ROWS[3], ROWS[4]])
+    db = tmp_path / "a.db"
+    assert await _import(db, ua, older) == (3, 0, 0)
+    before = _state(db)
+    written: list[int] = []
+
+    def progress(phase: str, done: int, total: int) -> None:
+        if phase == "write" and done:
+            written.append(done)
+            if len(written) == after_batches:
+                raise Stop
+
+    store = SQLiteStore(f"sqlite:///{db}")
+    await store.open()
+    try:
+        with pytest.raises(Stop):
+            await import_history(store, ua, [newer], batch_size=2, progress=progress)
+    finally:
+        await store.close()
+    assert written[-1] == 2 * after_batches  # batches of 2 alerts were written before it stopped
+    assert _state(db) == before
+    with sqlite3.connect(db) as conn:
+        zeros = conn.execute("SELECT COUNT(*) FROM history_rollup_hour WHERE alerts = 0 AND ms = 0").fetchone()
+        flags = conn.execute("SELECT COUNT(*) FROM history_flags").fetchone()
+    fresh = tmp_path / "fresh.db"
+    await _import(fresh, ua, older)
+    with sqlite3.connect(fresh) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM history_flags").fetchone() == flags
+        assert conn.execute("SELECT COUNT(*) FROM history_rollup_hour WHERE alerts = 0 AND ms = 0").fetchone() == zeros
+    await _import(db, ua, newer)  # the next import starts over and ends where an unbroken one does
+    unbroken = tmp_path / "unbroken.db"
+    await _import(unbroken, ua, older)
+    await _import(unbroken, ua, newer)
+    assert _state(db) == _state(unbroken)

@@ -2,8 +2,10 @@
 
 Files are read and matched off the event loop, merged into one record per alert (the Ukrainian and English file
 of a dataset hold the same alerts; see :func:`~sirena.history.records.preferred` for which copy wins), and
-written ``batch_size`` alerts per transaction. Nothing is appended to the event log: imported alerts were never
-live and no live channel hears of them.
+written ``batch_size`` alerts per transaction (so a server sharing the database is never held up for long). An
+import that stops before its end (Ctrl-C, an error, a server shutting down) takes back what its earlier batches
+wrote, in one more transaction: the database is as before, and the next import starts over. Nothing is appended to
+the event log: imported alerts were never live and no live channel hears of them.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from sirena.history.records import HistoryRecord, ongoing_records, preferred, su
 from sirena.history.report import FileReport, ImportReport, UnmatchedRow
 from sirena.protocol.alert_json import alert_to_dict, dumps
 from sirena.regions import RegionRegistry
-from sirena.store.history import AlertRow, lookup, time_text, write_records
+from sirena.store.history import AlertRow, Written, alert_rows, lookup, time_text, undo_records, write_records
 from sirena.store.sql import Connection
 
 __all__ = ["HistoryFile", "Progress", "SqlStore", "builtin_files", "import_history", "read_file", "sql_store"]
@@ -210,18 +212,27 @@ async def import_history(
     if progress is not None:
         progress("write", 0, len(records))
     maker = RowMaker()
-    for start in range(0, len(records), batch_size):
-        chunk = records[start : start + batch_size]
-        stored = await sql.read(functools.partial(lookup, ids=[r.id for r in chunk]))
-        todo = [r for r in chunk if r.id not in stored or supersedes(stored[r.id], r)]
-        report.unchanged += len(chunk) - len(todo)
-        if todo:
-            batch = await asyncio.to_thread(maker.rows, todo)
-            counts = await sql.transaction(functools.partial(write_records, batch=batch))
-            report.added += counts.added
-            report.updated += counts.updated
-            report.unchanged += counts.unchanged
-        if progress is not None:
-            progress("write", start + len(chunk), len(records))
+    written: list[Written] = []
+    try:
+        for start in range(0, len(records), batch_size):
+            chunk = records[start : start + batch_size]
+            stored = await sql.read(functools.partial(lookup, ids=[r.id for r in chunk]))
+            todo = [r for r in chunk if r.id not in stored or supersedes(stored[r.id], r)]
+            report.unchanged += len(chunk) - len(todo)
+            if todo:
+                replaced = [r.id for r in todo if r.id in stored]
+                before = await sql.read(functools.partial(alert_rows, ids=replaced)) if replaced else {}
+                written.extend((r, stored.get(r.id), before.get(r.id)) for r in todo)  # before it may commit
+                batch = await asyncio.to_thread(maker.rows, todo)
+                counts = await sql.transaction(functools.partial(write_records, batch=batch))
+                report.added += counts.added
+                report.updated += counts.updated
+                report.unchanged += counts.unchanged
+            if progress is not None:
+                progress("write", start + len(chunk), len(records))
+    except BaseException:  # stopped (Ctrl-C, a failing batch, a server shutting down): as if it had not started
+        if written:
+            await asyncio.shield(sql.transaction(functools.partial(undo_records, written=written)))
+        raise
     report.seconds = time.perf_counter() - began
     return report

@@ -28,6 +28,8 @@ __all__ = [
     "ExportRow",
     "HistoryFilter",
     "WriteCounts",
+    "Written",
+    "alert_rows",
     "apply_live_rollups",
     "coverage",
     "export_page",
@@ -37,6 +39,7 @@ __all__ = [
     "rollup_buckets",
     "rollup_cursor",
     "time_text",
+    "undo_records",
     "write_records",
 ]
 
@@ -138,6 +141,66 @@ def write_records(conn: Connection, batch: Sequence[tuple[HistoryRecord, AlertRo
     conn.executemany("DELETE FROM history_flags WHERE alert_id = ?", unflag)
     _write_rollup(conn, rollup)
     return WriteCounts(added=len(new_rows), updated=len(changed), unchanged=unchanged)
+
+
+Written = tuple[HistoryRecord, HistoryRecord | None, tuple[str, str, str] | None]
+"""What an import handed :func:`write_records` for one alert: the record, the stored record it replaces (or None)
+and that alert's (updated_at, ended_at, body) before."""
+
+
+def alert_rows(conn: Connection, ids: Sequence[str]) -> dict[str, tuple[str, str, str]]:
+    """(updated_at, ended_at, body) of the alerts among ``ids``: what :func:`undo_records` puts back."""
+    rows = conn.execute(
+        "SELECT id, updated_at, ended_at, body FROM alerts WHERE id IN (SELECT value FROM json_each(?))",
+        (json.dumps(list(ids)),),
+    ).fetchall()
+    return {alert_id: (updated, ended, body) for alert_id, updated, ended, body in rows}
+
+
+def undo_records(conn: Connection, written: Sequence[Written]) -> int:
+    """Take back what an import that stopped wrote (its earlier batches are committed): remove the alerts it added,
+    put back the ends it replaced, and correct the rollups. Only writes that are there are taken back (the batch
+    in flight when the import stopped may or may not have committed). Returns how many alerts were taken back."""
+    now = lookup(conn, [record.id for record, _, _ in written])
+    rollup = Rollup()
+    added: list[str] = []
+    restored: list[tuple[str, str, str, str]] = []
+    flags: list[tuple[str, int, int]] = []
+    unflag: list[tuple[str]] = []
+    for record, old, row in written:
+        found = now.get(record.id)
+        if found is None or (found.ended_ms, found.flagged) != (record.ended_ms, record.flagged):
+            continue  # not written
+        rollup.add((found.region_id,), found.source.value, found.kind.value, found.started_ms, found.ended_ms, sign=-1)
+        if old is None or row is None:
+            added.append(record.id)
+            continue
+        restored.append((*row, record.id))
+        if old.flagged:
+            flags.append((record.id, int(old.estimated_end), int(old.open_ended)))
+        else:
+            unflag.append((record.id,))
+        rollup.add((old.region_id,), old.source.value, old.kind.value, old.started_ms, old.ended_ms)
+    gone = (json.dumps(added),)
+    conn.execute("DELETE FROM history_flags WHERE alert_id IN (SELECT value FROM json_each(?))", gone)
+    conn.execute("DELETE FROM alert_regions WHERE alert_id IN (SELECT value FROM json_each(?))", gone)
+    conn.execute("DELETE FROM alerts WHERE id IN (SELECT value FROM json_each(?))", gone)
+    conn.executemany("UPDATE alerts SET updated_at = ?, ended_at = ?, body = ? WHERE id = ?", restored)
+    conn.executemany(
+        "INSERT INTO history_flags (alert_id, estimated_end, open_ended) VALUES (?, ?, ?) ON CONFLICT(alert_id) "
+        "DO UPDATE SET estimated_end = excluded.estimated_end, open_ended = excluded.open_ended",
+        flags,
+    )
+    conn.executemany("DELETE FROM history_flags WHERE alert_id = ?", unflag)
+    _write_rollup(conn, rollup)
+    for unit, table in TABLES.items():  # cells the import made and the undo emptied go too
+        cells = [row[:4] for row in rollup.rows(rollup.hours if unit == "hour" else rollup.days)]
+        conn.executemany(
+            f"DELETE FROM {table} WHERE region_id = ? AND bucket = ? AND source = ? AND kind = ? "
+            "AND alerts = 0 AND ms = 0",
+            cells,
+        )
+    return len(added) + len(restored)
 
 
 def _write_rollup(conn: Connection, rollup: Rollup) -> None:
