@@ -268,8 +268,17 @@ async def test_history_import_rollups_statistics_and_export(both: tuple[Store, S
     from sirena.regions import load_builtin
 
     registry = load_builtin("ua")
-    lines = gzip.decompress(builtin_files(["official_data_en"])[0].data).decode().splitlines()[:1500]
+    every_line = gzip.decompress(builtin_files(["official_data_en"])[0].data).decode().splitlines()
+    lines = every_line[:1500]
     part = HistoryFile("official_part.csv", ("\n".join(lines) + "\n").encode())
+    more = HistoryFile("official_more.csv", ("\n".join([lines[0], *every_line[1500:3000]]) + "\n").encode())
+
+    class Stop(Exception):
+        pass
+
+    def stop_after_two_batches(phase: str, done: int, total: int) -> None:
+        if phase == "write" and done >= 1000:
+            raise Stop
 
     async def scenario(store: Any) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -304,6 +313,15 @@ async def test_history_import_rollups_statistics_and_export(both: tuple[Store, S
         out["lookup"] = sorted(
             (k, plain(v)) for k, v in (await store.read(lambda c: history_sql.lookup(c, ids))).items()
         )
+
+        def every_bucket(c: Connection) -> Any:
+            return history_sql.rollup_buckets(c, "hour", [(0, 2_000_000_000)], None, None, None)
+
+        before = (await store.read(every_bucket), await store.read(history_sql.coverage))
+        with pytest.raises(Stop):  # an import stopped after two batches takes them back
+            await import_history(store, registry, [more], batch_size=500, progress=stop_after_two_batches)
+        out["stopped"] = (await store.read(every_bucket), await store.read(history_sql.coverage))
+        assert out["stopped"] == before
         rollup = Rollup()
         rollup.add(("31",), "sirena", "air_raid", 1_700_000_000_000, 1_700_000_900_000)
         out["live"] = [
