@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 from click.testing import CliRunner, Result
 
 from sirena.cli import main
+from sirena.cluster.testing import free_port
 
 
 @pytest.fixture
@@ -321,3 +325,40 @@ def test_docs_into_a_folder_that_cannot_be_made_is_one_line() -> None:
     assert "cannot write /proc/sirena-docs" in one_line_error(
         CliRunner().invoke(main, ["docs", "--write", "/proc/sirena-docs"])
     )
+
+
+def test_ctrl_c_stops_the_server_quietly_with_status_0(tmp_path: Path) -> None:
+    """Ctrl-C is how a server in a terminal is stopped: no "Aborted!" and exit status 0 (as with --workers)."""
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sirena",
+            "serve",
+            "--port",
+            str(port),
+            "--database-url",
+            f"sqlite:///{tmp_path / 'db'}",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as a terminal's foreground process
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None and time.monotonic() < deadline
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
+    assert process.returncode == 0, err.decode()
+    assert b"Aborted" not in err and b"Traceback" not in err

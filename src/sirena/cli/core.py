@@ -212,7 +212,10 @@ def serve(database_url: str | None, host: str | None, port: int | None, demo: bo
         except SirenaError as exc:
             fail(exc)
     app = create_app(settings)
-    shutdown.serve(app, settings)  # drains live clients on SIGTERM
+    try:
+        shutdown.serve(app, settings)  # drains live clients on SIGTERM
+    except KeyboardInterrupt:  # uvicorn raises Ctrl-C again once it has stopped cleanly: a normal stop, as with
+        sys.exit(0)  # --workers
 
 
 async def _can_open(settings: Settings) -> None:
