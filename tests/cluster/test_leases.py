@@ -12,6 +12,7 @@ import pytest
 
 from sirena.cluster import Leases
 from sirena.store import SQLiteStore
+from sirena.store import leases as sql
 
 
 @pytest.fixture
@@ -108,4 +109,46 @@ async def test_a_node_that_cannot_renew_stops_working(store: SQLiteStore) -> Non
     on_a.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await on_a
+    await a.stop()
+
+
+class CaughtRenewal:
+    """The store, whose next transaction once armed waits until let go: a renewal caught in flight."""
+
+    def __init__(self, store: SQLiteStore) -> None:
+        self.store = store
+        self.armed = False
+        self.caught, self.go, self.done = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+    async def transaction(self, fn):  # type: ignore[no-untyped-def]
+        if not self.armed:
+            return await self.store.transaction(fn)
+        self.armed = False
+        self.caught.set()
+        await self.go.wait()
+        result = await self.store.transaction(fn)
+        self.done.set()
+        return result
+
+    async def read(self, fn):  # type: ignore[no-untyped-def]
+        return await self.store.read(fn)
+
+
+async def test_a_lease_given_up_while_its_renewal_is_in_flight_stays_given_up(store: SQLiteStore) -> None:
+    paused = CaughtRenewal(store)
+    a = Leases(paused, "a", 0.3)
+    await a.start()
+    assert await a.hold("history-import")
+    paused.armed = True
+    async with asyncio.timeout(10):
+        await paused.caught.wait()  # the renewal loop is renewing it now
+    release = asyncio.create_task(a.release("history-import"))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    paused.go.set()
+    async with asyncio.timeout(10):
+        await paused.done.wait()
+        await release
+    assert a.held == []
+    assert await store.read(lambda c: sql.holders(c)) == []  # nobody holds it: another node may take it now
     await a.stop()

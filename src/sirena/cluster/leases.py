@@ -42,6 +42,9 @@ class Leases:
         self._lost: dict[str, asyncio.Event] = {}
         self._task: asyncio.Task[None] | None = None
         self._closing = False
+        self._sql = asyncio.Lock()
+        """Taking, renewing and giving up run one at a time, so a renewal in flight cannot take back a lease
+        given up meanwhile."""
 
     @property
     def held(self) -> list[str]:
@@ -75,14 +78,12 @@ class Leases:
         return await self._take(name)
 
     async def release(self, name: str) -> None:
-        self._renewed.pop(name, None)
-        lost = self._lost.pop(name, None)
-        if lost is not None:
-            lost.set()
-        try:
-            await self.store.transaction(lambda c: sql.release(c, name, self.owner))
-        except Exception:  # it runs out by itself
-            log.warning("could not give lease %s up; it expires in %g s", name, self.ttl_s)
+        async with self._sql:
+            self._lose(name)
+            try:
+                await self.store.transaction(lambda c: sql.release(c, name, self.owner))
+            except Exception:  # it runs out by itself
+                log.warning("could not give lease %s up; it expires in %g s", name, self.ttl_s)
 
     async def exclusive(self, name: str, work: Work) -> None:
         """Run ``work`` whenever this node holds lease ``name``, and only then: stop it when the lease is lost,
@@ -113,6 +114,10 @@ class Leases:
     # -- internals ----------------------------------------------------------------------------------------
 
     async def _take(self, name: str) -> bool:
+        async with self._sql:
+            return await self._take_now(name)
+
+    async def _take_now(self, name: str) -> bool:
         now = time.time()
         try:
             mine = bool(await self.store.transaction(lambda c: sql.acquire(c, name, self.owner, now, self.ttl_s)))
@@ -138,4 +143,6 @@ class Leases:
         while True:
             await asyncio.sleep(self.ttl_s / 3)
             for name in list(self._renewed):
-                await self._take(name)
+                async with self._sql:
+                    if name in self._renewed:  # not given up since the loop began
+                        await self._take_now(name)
