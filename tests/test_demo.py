@@ -57,8 +57,10 @@ OFFICIAL = "\n".join(
 
 async def test_two_nodes_import_the_record_one_at_a_time_and_once(tmp_path: Path) -> None:
     files = [HistoryFile("official.csv", OFFICIAL)]
-    a = testing.settings_for(tmp_path, node_id="a", lease_ttl_s=0.3)
-    b = testing.settings_for(tmp_path, node_id="b", lease_ttl_s=0.3)
+    # a lease long enough that a loaded machine cannot let it run out during the import (the waiting node
+    # looks again every third of it)
+    a = testing.settings_for(tmp_path, node_id="a", lease_ttl_s=3.0)
+    b = testing.settings_for(tmp_path, node_id="b", lease_ttl_s=3.0)
     async with testing.running(a) as first, testing.running(b) as second:
         reports = await asyncio.gather(import_builtin(first, files), import_builtin(second, files))
         done = [r for r in reports if r is not None]
