@@ -118,8 +118,8 @@ class DemoFeed:
 async def import_builtin(runtime: Runtime, files: Sequence[HistoryFile] | None = None) -> ImportReport | None:
     """Import the shipped record (or ``files``) unless a finished import is recorded in the database; the report,
     or ``None`` when there was nothing to do. One node at a time: the others wait for the lease
-    ``history-import`` and then find the import done. An interrupted import is finished at the next start (see
-    :mod:`sirena.history.importer`: importing is idempotent)."""
+    ``history-import`` and then find the import done. An interrupted import is taken back and not recorded, so
+    the next start imports again (see :mod:`sirena.history.importer`)."""
     store = runtime.store
     while await store.get_meta(IMPORTED_KEY) is None:
         if not await runtime.leases.hold(IMPORT_LEASE):
