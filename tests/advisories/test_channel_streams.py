@@ -125,3 +125,24 @@ async def test_websocket_refuses_an_unknown_channel_and_takes_one_created_on_ano
                 for client in (ws, from_query):
                     got = await next_frame(client)
                     assert (got["type"], got["advisory"]["id"]) == ("advisory.issued", advisory["id"])
+
+
+async def test_a_channel_lookup_that_fails_unexpectedly_is_an_internal_error_not_a_silent_wait(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(ids: Any) -> None:
+        raise RuntimeError("the lookup broke")
+
+    async with site(tmp_path) as s:  # the front of `sirena serve`, where the lookup runs beside the connection
+        monkeypatch.setattr(s.runtime.advisories.channels, "require", broken)
+        failed = await s.client.get(f"/api/v1/stream?channels={EMBASSY}")
+        assert failed.status_code == 500
+        assert failed.json()["type"] == "/problems/internal-error"
+        async with websocket(s, f"?channels={EMBASSY}") as ws:
+            assert (await refused_and_closed(ws))["type"] == "/problems/internal-error"
+        async with websocket(s) as ws:  # a later message: the problem, and the socket still answers
+            assert (await next_frame(ws))["type"] == "snapshot"
+            await ws.send(json.dumps({"channels": [EMBASSY]}))
+            await ws.send(json.dumps({"type": "ping", "id": 1}))
+            assert (await next_frame(ws))["problem"]["type"] == "/problems/internal-error"
+            assert await next_frame(ws) == {"type": "pong", "id": 1}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import logging
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from sirena.runtime import Runtime
     from sirena.stream import EventFilter
 
+log = logging.getLogger("sirena.web")
 STREAM_PATH = b"/api/v1/stream"
 MAX_HEAD = 16 * 1024
 STREAM_HEAD = (
@@ -145,9 +147,11 @@ class FrontProtocol(asyncio.Protocol):
         assert self.transport is not None
         try:
             await rt.advisories.channels.require(flt.channels)
-        except SirenaError as exc:
+        except Exception as exc:  # the client gets a problem, whatever went wrong
+            if not isinstance(exc, SirenaError):
+                log.exception("stream: looking up channels failed")
             if not self.transport.is_closing():
-                self._refuse(exc, headers)
+                self._refuse(exc if isinstance(exc, SirenaError) else SirenaError(), headers)
             return
         if not self.transport.is_closing():
             self._open_stream(rt, flt, last)

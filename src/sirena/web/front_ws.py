@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import logging
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -35,6 +36,7 @@ from sirena.web.problems import problem_body
 if TYPE_CHECKING:
     from sirena.runtime import Runtime
 
+log = logging.getLogger("sirena.web")
 WS_PATH = b"/api/v1/ws"
 CLOSE_POLICY = 1008
 CLOSE_ERROR = 1011
@@ -251,9 +253,11 @@ class WebSocketSession:
     async def _check(self, flt: EventFilter, then: Callable[[], None], refused: Callable[[SirenaError], None]) -> None:
         try:
             await self.rt.advisories.channels.require(flt.channels)
-        except SirenaError as exc:
+        except Exception as exc:  # the client gets a problem, whatever went wrong
+            if not isinstance(exc, SirenaError):
+                log.exception("websocket: looking up channels failed")
             self.check = None
-            refused(exc)
+            refused(exc if isinstance(exc, SirenaError) else SirenaError())
         else:
             self.check = None
             then()
