@@ -55,6 +55,10 @@ def test_a_drill_with_its_own_headline_is_marked_in_every_language_it_has() -> N
     }
     test = issued(status=Status.TEST, headline={"en": "Test: siren check", "uk": "ТЕСТ: перевірка"})
     assert test.headline == {"en": "Test: siren check", "uk": "ТЕСТ: перевірка"}  # marked already: left as it is
+    words = issued(status=Status.TEST, headline={"en": "Testing the sirens", "uk": "Тестова перевірка"})
+    assert words.headline == {"en": "TEST: Testing the sirens", "uk": "ТЕСТ: Тестова перевірка"}  # not the mark
+    exercise = issued(status=Status.EXERCISE, headline={"en": "Exercises in Lviv", "uk": "НАВЧАННЯ"})
+    assert exercise.headline == {"en": "EXERCISE: Exercises in Lviv", "uk": "НАВЧАННЯ"}
     changed = domain.update(drill, AlertChanges(headline={"en": "Drones"}), now=T0).alert
     assert changed.headline == {"en": "EXERCISE: Drones"}
     real = issued(headline={"en": "Missile danger"})

@@ -34,8 +34,15 @@ def marked_headline(headline: Mapping[str, str], status: Status) -> dict[str, st
     marked = {}
     for lang, text in headline.items():
         mark = marks.get(lang) or marks[messages.DEFAULT_LANGUAGE]
-        marked[lang] = text if text.casefold().startswith(mark.casefold()) else f"{mark}: {text}"
+        marked[lang] = text if _begins_with_word(text, mark) else f"{mark}: {text}"
     return marked
+
+
+def _begins_with_word(text: str, word: str) -> bool:
+    """Whether ``text`` begins with ``word`` as a whole word, in any case ("Test: …", "TEST …", but not
+    "Testing …")."""
+    head = text[: len(word)]
+    return head.casefold() == word.casefold() and not text[len(word) : len(word) + 1].isalnum()
 
 
 @lru_cache(maxsize=8)
