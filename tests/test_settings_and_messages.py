@@ -14,12 +14,24 @@ def test_environment_is_parsed_by_type_and_overrides_win() -> None:
     assert Settings.from_env({}).database_url == "sqlite:///var/sirena.db"
 
 
-@pytest.mark.parametrize(("name", "value"), [("SIRENA_PORT", "eighty"), ("SIRENA_DEMO", "perhaps")])
+@pytest.mark.parametrize(
+    ("name", "value"), [("SIRENA_PORT", "eighty"), ("SIRENA_DEMO", "perhaps"), ("SIRENA_LOG_LEVEL", "loud")]
+)
 def test_bad_values_fail_fast_naming_the_variable(name: str, value: str) -> None:
     with pytest.raises(ConfigurationError) as info:
         Settings.from_env({name: value})
     assert name in info.value.detail()
     assert value in info.value.detail()
+
+
+def test_a_setting_with_choices_takes_them_in_any_case() -> None:
+    assert Settings.from_env({"SIRENA_LOG_LEVEL": " Debug "}).log_level == "debug"
+    assert Settings.from_env({}, log_level="WARNING").log_level == "warning"
+    with pytest.raises(ConfigurationError) as info:
+        Settings.from_env({}, log_level="verbose")
+    assert (
+        info.value.detail() == "SIRENA_LOG_LEVEL: verbose is not one of trace, debug, info, warning, error, critical."
+    )
 
 
 def test_secrets_are_masked() -> None:

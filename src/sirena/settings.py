@@ -27,8 +27,9 @@ class Secret(str):
         return "Secret('**********')" if self else "Secret('')"
 
 
-def _setting(default: Any, help: str, *, secret: bool = False) -> Any:
-    return field(default=default, metadata={"help": help, "secret": secret})
+def _setting(default: Any, help: str, *, secret: bool = False, choices: tuple[str, ...] = ()) -> Any:
+    """A setting; one with ``choices`` takes only those (in any case) and keeps the lower-case spelling."""
+    return field(default=default, metadata={"help": help, "secret": secret, "choices": choices})
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +132,11 @@ class Settings:
     shutdown_grace_s: float = _setting(
         10.0, "On SIGTERM: how long to wait for requests to finish after live clients were told to reconnect."
     )
-    log_level: str = _setting("info", "Log level: debug, info, warning, error.")
+    log_level: str = _setting(
+        "info",
+        "Log level: trace, debug, info, warning, error, critical.",
+        choices=("trace", "debug", "info", "warning", "error", "critical"),
+    )
     webhooks: bool = _setting(True, "Deliver events to webhook subscriptions (`/api/v1/webhooks`).")
     webhook_allow_private: bool = _setting(
         False, "Allow webhook URLs that resolve to private, loopback or link-local addresses (tests, closed networks)."
@@ -282,6 +287,10 @@ class Settings:
             if name not in hints:
                 raise ConfigurationError("error.unknown_setting", name=name)
             values[name] = _parse(name, hints[name], value) if isinstance(value, str) else value
+        for f in dataclasses.fields(cls):
+            choices = f.metadata["choices"]
+            if choices and f.name in values:
+                values[f.name] = _choice(f.name, choices, values[f.name])
         return cls(**values)
 
     def replace(self, **changes: Any) -> Settings:
@@ -328,6 +337,12 @@ def table() -> Iterator[SettingInfo]:
             help=f.metadata["help"],
             secret=bool(f.metadata.get("secret")),
         )
+
+
+def _choice(name: str, choices: tuple[str, ...], value: str) -> str:
+    if value.strip().lower() not in choices:
+        raise ConfigurationError("error.bad_choice", field=PREFIX + name.upper(), value=value, choices=list(choices))
+    return value.strip().lower()
 
 
 def _parse(name: str, kind: Any, raw: str) -> Any:
