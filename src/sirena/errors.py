@@ -123,6 +123,11 @@ class Unavailable(SirenaError):
     key = "error.unavailable"
 
 
+class LeaseLost(Unavailable):
+    """This node lost a work lease before its work ended (another node took it, or renewals did not get
+    through in time); the work was stopped."""
+
+
 class ConfigurationError(SirenaError):
     """A setting or file given by the operator is wrong; raised at start-up, before anything runs."""
 

@@ -15,14 +15,16 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable, Coroutine
-from typing import Any
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, Self, TypeVar
 
+from sirena.errors import LeaseLost
 from sirena.store import leases as sql
 
 log = logging.getLogger("sirena.cluster")
 
 Work = Callable[[], Coroutine[Any, Any, None]]
+T = TypeVar("T")
 
 
 def node_name(port: int) -> str:
@@ -54,6 +56,13 @@ class Leases:
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._renew_loop(), name="sirena-leases")
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
 
     async def stop(self) -> None:
         """Stop renewing and give every lease up, so other nodes take the work over now."""
@@ -92,26 +101,53 @@ class Leases:
             if not await self._take(name):
                 await asyncio.sleep(self.ttl_s / 3)
                 continue
-            lost = self._lost.setdefault(name, asyncio.Event())
-            task: asyncio.Task[None] = asyncio.create_task(work(), name=f"sirena-{name}")
-            watch = asyncio.create_task(lost.wait())
             try:
-                done, _ = await asyncio.wait({task, watch}, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for pending in (task, watch):
-                    if not pending.done():
-                        pending.cancel()
-                        with contextlib.suppress(asyncio.CancelledError):
-                            await pending
-            if task in done and not task.cancelled() and task.exception() is not None:
-                log.error("work %s failed", name, exc_info=task.exception())
-            if task in done:
+                await self._while_held(name, work)
+            except LeaseLost:
+                log.warning("lease %s lost; another node takes the work over", name)
+            except Exception:
+                log.exception("work %s failed", name)
                 await self.release(name)
             else:
-                log.warning("lease %s lost; another node takes the work over", name)
+                await self.release(name)
             await asyncio.sleep(self.ttl_s / 3)
 
+    async def holding(
+        self, name: str, work: Callable[[], Awaitable[T]], *, waiting: Callable[[], None] | None = None
+    ) -> T:
+        """Run ``work`` once under lease ``name`` and give the lease up: wait while another node (or process)
+        holds it, calling ``waiting`` once if it does; cancel ``work`` and raise :class:`LeaseLost` if the lease
+        is lost before ``work`` ends."""
+        told = False
+        while not await self.hold(name):
+            if waiting is not None and not told:
+                waiting()
+                told = True
+            await asyncio.sleep(self.ttl_s / 3)
+        try:
+            return await self._while_held(name, work)
+        finally:
+            await self.release(name)
+
     # -- internals ----------------------------------------------------------------------------------------
+
+    async def _while_held(self, name: str, work: Callable[[], Awaitable[T]]) -> T:
+        """``work``'s result, taken while this node holds ``name`` (which it does now); :class:`LeaseLost` once
+        the lease is lost first, ``work`` then cancelled and awaited (so its own clean-up is done)."""
+        lost = self._lost.setdefault(name, asyncio.Event())
+        task = asyncio.ensure_future(work())
+        watch = asyncio.ensure_future(lost.wait())
+        try:
+            await asyncio.wait({task, watch}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for pending in (task, watch):
+                if not pending.done():
+                    pending.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await pending
+        if task.cancelled() and watch.done() and not watch.cancelled():
+            raise LeaseLost("error.lease_lost", name=name)
+        return task.result()
 
     async def _take(self, name: str) -> bool:
         async with self._sql:

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 
 from sirena import messages
 from sirena.domain.model import AlertDraft, AlertState, Kind, Level, Status, Target
-from sirena.errors import SirenaError
+from sirena.errors import LeaseLost, SirenaError
 from sirena.history.archive import History
 from sirena.history.dataset import HistoricAlert, official_day
-from sirena.history.importer import HistoryFile, builtin_files
+from sirena.history.importer import IMPORT_LEASE, HistoryFile, builtin_files
 from sirena.history.report import ImportReport
 
 if TYPE_CHECKING:
@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 ISSUER = "demo"
 IMPORTED_KEY = "history.builtin_imported"
 """Meta key set when an import of the shipped record has finished (its value: the number of alerts)."""
-IMPORT_LEASE = "history-import"
 log = logging.getLogger("sirena.demo")
 
 
@@ -117,35 +116,39 @@ class DemoFeed:
 
 async def import_builtin(runtime: Runtime, files: Sequence[HistoryFile] | None = None) -> ImportReport | None:
     """Import the shipped record (or ``files``) unless a finished import is recorded in the database; the report,
-    or ``None`` when there was nothing to do. One node at a time: the others wait for the lease
-    ``history-import`` and then find the import done. An interrupted import is taken back and not recorded, so
-    the next start imports again (see :mod:`sirena.history.importer`)."""
+    or ``None`` when there was nothing to do. One node at a time: the others (and ``sirena import``) wait for
+    the lease ``history-import`` and then find the import done. An interrupted import, or one whose lease is lost,
+    is taken back and not recorded, so it is done again (see :mod:`sirena.history.importer`)."""
     store = runtime.store
+
+    async def work() -> ImportReport | None:
+        if await store.get_meta(IMPORTED_KEY) is not None:  # another node finished while this one waited
+            return None
+        log.info("%s", messages.t("history.demo.importing"))
+        history = History(store, runtime.registry)
+        report = await history.import_files(builtin_files() if files is None else files, progress=_log_step)
+        await store.set_meta(IMPORTED_KEY, str(report.alerts))
+        return report
+
     while await store.get_meta(IMPORTED_KEY) is None:
-        if not await runtime.leases.hold(IMPORT_LEASE):
-            await asyncio.sleep(runtime.leases.ttl_s / 3)
-            continue
         try:
-            if await store.get_meta(IMPORTED_KEY) is not None:  # another node finished while this one waited
-                return None
-            log.info("%s", messages.t("history.demo.importing"))
-            history = History(store, runtime.registry)
-            report = await history.import_files(builtin_files() if files is None else files, progress=_log_step)
-            await store.set_meta(IMPORTED_KEY, str(report.alerts))
-        finally:
-            await runtime.leases.release(IMPORT_LEASE)
-        log.info(
-            "%s",
-            messages.t(
-                "history.cli.imported",
-                alerts=report.alerts,
-                ongoing=report.ongoing,
-                added=report.added,
-                updated=report.updated,
-                unchanged=report.unchanged,
-                seconds=report.seconds,
-            ),
-        )
+            report = await runtime.leases.holding(IMPORT_LEASE, work)
+        except LeaseLost as exc:  # taken back; whoever holds the lease now imports, or this node again
+            log.warning("%s", exc.detail())
+            continue
+        if report is not None:
+            log.info(
+                "%s",
+                messages.t(
+                    "history.cli.imported",
+                    alerts=report.alerts,
+                    ongoing=report.ongoing,
+                    added=report.added,
+                    updated=report.updated,
+                    unchanged=report.unchanged,
+                    seconds=report.seconds,
+                ),
+            )
         return report
     return None
 

@@ -6,6 +6,10 @@ written ``batch_size`` alerts per transaction (so a server sharing the database 
 import that stops before its end (Ctrl-C, an error, a server shutting down) takes back what its earlier batches
 wrote, in one more transaction: the database is as before, and the next import starts over. Nothing is appended to
 the event log: imported alerts were never live and no live channel hears of them.
+
+Imports run one at a time per database, each under the work lease :data:`IMPORT_LEASE` (the CLI's and a demo
+server's alike): two imports writing the same alerts at once could otherwise take back, when one stops, what the
+other counts on. An import whose lease is lost stops, and so is taken back.
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ T = TypeVar("T")
 Progress = Callable[[str, int, int], None]
 """Called as ``progress(phase, done, total)`` with phase ``read`` (files) or ``write`` (alerts)."""
 
+IMPORT_LEASE = "history-import"
+"""The work lease every import of history runs under (see :meth:`sirena.cluster.Leases.holding`)."""
 BATCH_SIZE = 20_000
 
 
