@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import json
+import os
 import sqlite3
+import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from sirena.cli import main
-from sirena.history.importer import HistoryFile, collect, import_history
+from sirena.cluster import Leases
+from sirena.errors import LeaseLost
+from sirena.history.archive import History
+from sirena.history.importer import IMPORT_LEASE, HistoryFile, collect, import_history, read_file
+from sirena.history.report import ImportReport
 from sirena.regions import RegionRegistry
 from sirena.store import SQLiteStore
+from sirena.store import leases as leases_sql
 
 OFFICIAL = "oblast,raion,hromada,level,started_at,finished_at,source"
 ROWS = [
@@ -245,3 +253,148 @@ async def test_an_import_that_stops_midway_leaves_the_database_as_before(
     await _import(unbroken, ua, older)
     await _import(unbroken, ua, newer)
     assert _state(db) == _state(unbroken)
+
+
+# -- one import at a time ------------------------------------------------------------------------------------------
+
+WAITING = "Another import of history into this database is running; waiting for it to end.\n"
+
+
+async def _cli_import(db: Path, source: Path) -> asyncio.subprocess.Process:
+    """``sirena import`` in a process of its own; it looks for the lease every 0.2 s while it waits."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        *("-m", "sirena", "import", str(source), "--json", "--database-url", f"sqlite:///{db}"),
+        env={**os.environ, "SIRENA_LEASE_TTL_S": "0.6"},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def _waits(cli: asyncio.subprocess.Process) -> None:
+    assert cli.stderr is not None
+    async with asyncio.timeout(120):
+        assert (await cli.stderr.readline()).decode() == WAITING
+    assert cli.returncode is None
+
+
+async def _report(cli: asyncio.subprocess.Process) -> tuple[int, int, int]:
+    async with asyncio.timeout(120):
+        out, err = await cli.communicate()
+    assert cli.returncode == 0, err
+    assert err == b""  # the one line about waiting (read already), nothing else
+    report = json.loads(out)
+    return report["added"], report["updated"], report["unchanged"]
+
+
+@pytest.fixture
+def source(tmp_path: Path) -> Path:
+    path = tmp_path / "official_data_uk.csv"
+    path.write_text("\n".join([OFFICIAL, *ROWS]) + "\n", encoding="utf-8")
+    return path
+
+
+async def test_the_import_command_waits_for_a_server_s_import_and_then_finds_nothing_new(
+    tmp_path: Path, ua: RegionRegistry, source: Path
+) -> None:
+    db = tmp_path / "a.db"
+    store = SQLiteStore(f"sqlite:///{db}")
+    await store.open()
+    importing, proceed = asyncio.Event(), asyncio.Event()
+
+    async def work() -> ImportReport:
+        importing.set()
+        report = await History(store, ua).import_files([read_file(source)])
+        await proceed.wait()  # done, and still holding the lease
+        return report
+
+    try:
+        async with Leases(store, "server", 30.0) as server:
+            running = asyncio.create_task(server.holding(IMPORT_LEASE, work))
+            async with asyncio.timeout(60):
+                await importing.wait()
+            cli = await _cli_import(db, source)
+            await _waits(cli)
+            proceed.set()
+            first = await running
+            assert await _report(cli) == (0, 0, 7)
+        assert (first.added, first.unchanged) == (7, 0)
+        assert await store.read(lambda c: leases_sql.holders(c)) == []  # both gave the lease up
+    finally:
+        await store.close()
+
+
+async def test_two_import_commands_wait_and_one_of_them_imports(tmp_path: Path, source: Path) -> None:
+    db = tmp_path / "a.db"
+    store = SQLiteStore(f"sqlite:///{db}")
+    await store.open()
+    try:
+        async with Leases(store, "server", 30.0) as server:
+            assert await server.hold(IMPORT_LEASE)
+            clis = [await _cli_import(db, source) for _ in range(2)]
+            for cli in clis:
+                await _waits(cli)
+            await server.release(IMPORT_LEASE)
+            reports = sorted([await _report(cli) for cli in clis])
+        assert reports == [(0, 0, 7), (7, 0, 0)]  # the one that waited longer found everything there
+    finally:
+        await store.close()
+
+
+class Paused:
+    """The store, whose next transaction once armed never comes: an import caught between two batches."""
+
+    def __init__(self, store: SQLiteStore) -> None:
+        self.store = store
+        self.armed = False
+        self.caught = asyncio.Event()
+
+    async def transaction(self, fn):  # type: ignore[no-untyped-def]
+        if self.armed:
+            self.armed = False
+            self.caught.set()
+            await asyncio.Event().wait()
+        return await self.store.transaction(fn)
+
+    async def read(self, fn):  # type: ignore[no-untyped-def]
+        return await self.store.read(fn)
+
+
+async def test_an_import_whose_lease_is_lost_stops_and_leaves_the_database_as_before(
+    tmp_path: Path, ua: RegionRegistry
+) -> None:
+    older = _file("a.csv", OFFICIAL, [ROWS[3]])
+    newer = _file("b.csv", OFFICIAL, [ROWS[0], ROWS[1], ROWS[3], ROWS[4]])
+    db = tmp_path / "a.db"
+    assert await _import(db, ua, older) == (3, 0, 0)
+    before = _state(db)
+    store = SQLiteStore(f"sqlite:///{db}")
+    await store.open()
+    paused = Paused(store)
+    written: list[int] = []
+
+    def progress(phase: str, done: int, total: int) -> None:
+        if phase == "write" and done:
+            written.append(done)
+            paused.armed = True  # the batch after this one waits
+
+    try:
+        async with Leases(store, "a", 0.6) as leases:
+            running = asyncio.create_task(
+                leases.holding(
+                    IMPORT_LEASE, lambda: import_history(paused, ua, [newer], batch_size=2, progress=progress)
+                )
+            )
+            async with asyncio.timeout(60):
+                await paused.caught.wait()
+            assert _state(db) != before  # the first batch is in
+            await store.transaction(lambda c: c.execute("UPDATE leases SET owner = 'b', until = until + 600"))
+            with pytest.raises(LeaseLost):
+                async with asyncio.timeout(60):
+                    await running
+            assert leases.held == []
+        assert written == [2]
+        assert _state(db) == before
+        assert [owner for _, owner, _ in await store.read(lambda c: leases_sql.holders(c))] == ["b"]
+    finally:
+        await store.close()

@@ -30,12 +30,13 @@ from rich.table import Table
 
 from sirena import messages
 from sirena.cli.core import Finite, database_option, fail, main, opened, run, settings_from
+from sirena.cluster import Leases, node_name
 from sirena.domain.model import Kind, Source
 from sirena.errors import SirenaError, ValidationFailed
 from sirena.history.archive import STATS_SOURCES, History, parse_choices
 from sirena.history.export import Format, export
 from sirena.history.follower import RollupFollower
-from sirena.history.importer import HistoryFile, builtin_files, read_file
+from sirena.history.importer import IMPORT_LEASE, HistoryFile, builtin_files, read_file
 from sirena.history.replay import Replay, ReplayStatus
 from sirena.history.replay import end_leftovers as end_replay_leftovers
 from sirena.history.report import ImportReport
@@ -104,7 +105,8 @@ def import_command(
     lang: str,
 ) -> None:
     """Import alert history: the shipped record (--builtin), newer downloads of the same CSV datasets
-    (plain or .gz), or CAP archives (a document, a feed, or a zip/tar of them). Importing again adds nothing."""
+    (plain or .gz), or CAP archives (a document, a feed, or a zip/tar of them). Importing again adds nothing.
+    One import at a time per database: while another runs (or a demo server imports), this one waits for it."""
     if not builtin and not files:
         raise click.UsageError(messages.t("history.error.no_input", lang))
     inputs: list[HistoryFile] = builtin_files(only or None) if builtin else []
@@ -120,19 +122,31 @@ def import_command(
             raise click.FileError(str(unmatched_path), hint=exc.strerror or os.strerror(errno.EACCES)) from None
     console = _err()
 
+    def waiting() -> None:
+        click.echo(messages.t("history.cli.waiting", lang), err=True)
+
     async def go() -> ImportReport:
-        async with opened(settings_from(database_url=database_url)) as (store, service):
+        settings = settings_from(database_url=database_url)
+        async with opened(settings) as (store, service):
             history = History(store, service.registry)
-            with _progress(console, progress and console.is_terminal) as bar:
-                tasks = {
-                    "read": bar.add_task(messages.t("history.cli.reading", lang), total=len(inputs)),
-                    "write": bar.add_task(messages.t("history.cli.writing", lang), total=None),
-                }
 
-                def step(phase: str, done: int, total: int) -> None:
-                    bar.update(tasks[phase], completed=done, total=total)
+            async def work() -> ImportReport:
+                with _progress(console, progress and console.is_terminal) as bar:
+                    tasks = {
+                        "read": bar.add_task(messages.t("history.cli.reading", lang), total=len(inputs)),
+                        "write": bar.add_task(messages.t("history.cli.writing", lang), total=None),
+                    }
 
-                return await history.import_files(inputs, progress=step, keep_unmatched=unmatched_path is not None)
+                    def step(phase: str, done: int, total: int) -> None:
+                        bar.update(tasks[phase], completed=done, total=total)
+
+                    keep = unmatched_path is not None
+                    return await history.import_files(inputs, progress=step, keep_unmatched=keep)
+
+            # one import at a time per database, a server's included; this process's own name (host and process
+            # id), never the node id of a server it shares its environment with
+            async with Leases(store, node_name(0), settings.lease_ttl_s) as leases:
+                return await leases.holding(IMPORT_LEASE, work, waiting=waiting)
 
     try:
         report = run(go())
