@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import stat
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -96,6 +98,9 @@ def test_the_export_command(
     window = ["--from", WINDOW["from"], "--to", WINDOW["to"]]
     result = runner.invoke(main, ["export", "--format", "parquet", "--region", "31", "-o", str(out), *window, *db])
     assert result.exit_code == 0, result.output
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~umask  # as any new file, not a private temporary one
     table = pq.read_table(out)
     expected = _expected(raw, ua, {"31"})
     assert table.num_rows == len(expected)
@@ -117,6 +122,9 @@ def test_the_export_command(
     refused = runner.invoke(main, ["export", "--region", "99999", "-o", str(out), *db])
     assert refused.exit_code == 1 and "unknown region id 99999" in refused.output
     assert out.read_bytes() == kept
+    out.chmod(0o640)  # a later export keeps the permissions the file was given
+    again = runner.invoke(main, ["export", "--format", "parquet", "--region", "31", "-o", str(out), *window, *db])
+    assert again.exit_code == 0 and stat.S_IMODE(out.stat().st_mode) == 0o640
     fresh = tmp_path / "none.csv"
     assert runner.invoke(main, ["export", "--source", "rumours", "-o", str(fresh), *db]).exit_code == 1
     assert sorted(p.name for p in tmp_path.iterdir() if p.suffix in {".csv", ".part", ".parquet"}) == ["kyiv.parquet"]

@@ -209,6 +209,21 @@ def test_an_unmatched_file_that_cannot_be_written_stops_the_import_before_it_sta
     assert listed.exit_code == 0 and listed.stdout == ""
 
 
+def test_an_import_that_fails_keeps_an_earlier_unmatched_file(tmp_path: Path) -> None:
+    source = tmp_path / "official_data_uk.csv"
+    source.write_text("\n".join([OFFICIAL, *ROWS]) + "\n", encoding="utf-8")
+    earlier = tmp_path / "unmatched.csv"
+    earlier.write_text("file,line,reason,row\n", encoding="utf-8")
+    folder = tmp_path / "not-a-database"
+    folder.mkdir()
+    failed = CliRunner().invoke(
+        main, ["import", str(source), "--unmatched", str(earlier), "--database-url", f"sqlite:///{folder}"]
+    )
+    assert failed.exit_code == 1 and failed.stderr.count("\n") == 1, failed.output
+    assert earlier.read_text(encoding="utf-8") == "file,line,reason,row\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["not-a-database", "official_data_uk.csv", "unmatched.csv"]
+
+
 class Stop(Exception):
     """What Ctrl-C or a failing batch is to the import: it stops between two batches."""
 

@@ -6,15 +6,18 @@ Progress goes to stderr (a rich progress bar on a terminal), results to stdout.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import errno
 import json
 import os
+import stat
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO, TextIO
+from typing import Any, BinaryIO, TextIO
 
 import click
 from rich.console import Console
@@ -114,12 +117,30 @@ def import_command(
         inputs += [read_file(path) for path in files]
     except SirenaError as exc:
         raise click.ClickException(exc.detail(lang)) from None
-    unmatched_file: TextIO | None = None
-    if unmatched_path is not None:  # opened before anything is imported: a place it cannot go stops the import
-        try:
-            unmatched_file = unmatched_path.open("w", encoding="utf-8", newline="")
-        except OSError as exc:
-            raise click.FileError(str(unmatched_path), hint=exc.strerror or os.strerror(errno.EACCES)) from None
+    with contextlib.ExitStack() as stack:
+        unmatched_file: TextIO | None = None
+        if unmatched_path is not None:  # made before anything is imported: a place it cannot go stops the import
+            try:
+                unmatched_file = stack.enter_context(_written_beside(unmatched_path))
+            except OSError as exc:
+                raise click.FileError(str(unmatched_path), hint=exc.strerror or os.strerror(errno.EACCES)) from None
+        report = _import(database_url, inputs, unmatched_path is not None, progress, lang)
+        if unmatched_file is not None:
+            writer = csv.writer(unmatched_file)
+            writer.writerow(["file", "line", "reason", "row"])
+            for row in report.unmatched_rows:
+                writer.writerow([row.file, row.line, row.reason, row.text])
+    if as_json:
+        click.echo(json.dumps(report.to_json(), ensure_ascii=False))
+    else:
+        _print_import(report, lang)
+    if unmatched_path is not None:
+        click.echo(messages.t("history.cli.unmatched_written", lang, path=str(unmatched_path)), err=True)
+
+
+def _import(
+    database_url: str | None, inputs: list[HistoryFile], keep_unmatched: bool, progress: bool, lang: str
+) -> ImportReport:
     console = _err()
 
     def waiting() -> None:
@@ -140,33 +161,14 @@ def import_command(
                     def step(phase: str, done: int, total: int) -> None:
                         bar.update(tasks[phase], completed=done, total=total)
 
-                    keep = unmatched_path is not None
-                    return await history.import_files(inputs, progress=step, keep_unmatched=keep)
+                    return await history.import_files(inputs, progress=step, keep_unmatched=keep_unmatched)
 
             # one import at a time per database, a server's included; this process's own name (host and process
             # id), never the node id of a server it shares its environment with
             async with Leases(store, node_name(0), settings.lease_ttl_s) as leases:
                 return await leases.holding(IMPORT_LEASE, work, waiting=waiting)
 
-    try:
-        report = run(go())
-    except BaseException:
-        if unmatched_file is not None and unmatched_path is not None:  # nothing half-written stays behind
-            unmatched_file.close()
-            unmatched_path.unlink(missing_ok=True)
-        raise
-    if unmatched_file is not None:
-        with unmatched_file:
-            writer = csv.writer(unmatched_file)
-            writer.writerow(["file", "line", "reason", "row"])
-            for row in report.unmatched_rows:
-                writer.writerow([row.file, row.line, row.reason, row.text])
-    if as_json:
-        click.echo(json.dumps(report.to_json(), ensure_ascii=False))
-    else:
-        _print_import(report, lang)
-    if unmatched_path is not None:
-        click.echo(messages.t("history.cli.unmatched_written", lang, path=str(unmatched_path)), err=True)
+    return run(go())
 
 
 def _print_import(report: ImportReport, lang: str) -> None:
@@ -382,18 +384,35 @@ def export_command(
         rows = run(go(sys.stdout.buffer))
         sys.stdout.buffer.flush()
         return
-    # written beside the target and moved over it once complete: a refused or failed export leaves no empty or
-    # half-written file behind, and an earlier export of the same name stays as it was
-    partial = output.with_name(f".{output.name}.part")
     try:
-        with partial.open("wb") as handle:
+        with _written_beside(output, binary=True) as handle:
             rows = run(go(handle))
-        partial.replace(output)
     except OSError as exc:
         raise click.FileError(str(output), hint=exc.strerror or str(exc)) from None
+    click.echo(messages.t("history.cli.exported", lang, rows=rows, path=str(output)), err=True)
+
+
+@contextlib.contextmanager
+def _written_beside(target: Path, *, binary: bool = False) -> Iterator[Any]:
+    """A new file of its own in ``target``'s folder, moved over ``target`` when the block ends without error and
+    removed otherwise: a refused or failed command leaves no empty or half-written file, an earlier file of that
+    name stays as it was, and two commands writing the same name do not meet. The file gets the permissions the
+    earlier one had, or else the usual ones (the umask's)."""
+    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    partial = Path(name)
+    try:
+        with os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            os.fchmod(fd, stat.S_IMODE(target.stat().st_mode) if target.exists() else 0o666 & ~_umask())
+            yield handle
+        partial.replace(target)
     finally:
         partial.unlink(missing_ok=True)
-    click.echo(messages.t("history.cli.exported", lang, rows=rows, path=str(output)), err=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 # -- replay --------------------------------------------------------------------------------------------------------
