@@ -126,8 +126,8 @@ class Settings:
     )
     lease_ttl_s: float = _setting(
         15.0,
-        "How long a node's claim on shared work (a webhook queue, Web Push, MQTT, a CAP feed) lasts without "
-        "renewal: how soon another node takes over from a dead one.",
+        "How long a node's claim on shared work (a webhook queue, Web Push, MQTT, a CAP feed, a history import) "
+        "lasts without renewal: how soon another node or command takes over from a dead one.",
     )
     shutdown_grace_s: float = _setting(
         10.0, "On SIGTERM: how long to wait for requests to finish after live clients were told to reconnect."
