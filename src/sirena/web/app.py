@@ -11,6 +11,7 @@ from sirena import __version__
 from sirena.runtime import Runtime
 from sirena.settings import Settings
 from sirena.web import problems, security
+from sirena.web.head import HeadAsGet
 from sirena.web.limits import BodyLimit
 from sirena.web.routes import (
     advisories,
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     problems.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     security.install(app, settings)
+    app.add_middleware(HeadAsGet)  # last added, so outermost: HEAD runs every GET route the same way
     for module in (approvals, audit, session):
         app.include_router(module.router)
     app.include_router(cap.router)  # before alerts: /api/v1/alerts/{id}.cap is not an alert id
