@@ -79,13 +79,32 @@ def _echo(value: Any) -> Any:
     return shown
 
 
-def _reason(issue: Mapping[str, Any]) -> str:
-    """pydantic's message, without the ``Value error, `` it puts before the text of our own validators."""
-    reason = str(issue.get("msg", ""))
-    return reason.removeprefix("Value error, ") if issue.get("type") == "value_error" else reason
+def _reason(issue: Mapping[str, Any], lang: str) -> str:
+    """Why the field was refused, in ``lang``: the catalogue's text for pydantic's error type, with the error's
+    context as its values. Our own validators' text stays as it is (without pydantic's ``Value error, ``); a type
+    the catalogue does not have keeps pydantic's own English words."""
+    kind = str(issue.get("type", ""))
+    said = str(issue.get("msg", ""))
+    if kind == "value_error":
+        return said.removeprefix("Value error, ")
+    key = f"validation.type.{kind}"
+    if key not in messages.catalogue():
+        return said
+    values = {name: _context_value(name, value, lang) for name, value in (issue.get("ctx") or {}).items()}
+    return messages.t(key, lang, **values)
 
 
-def from_validation(exc: RequestValidationError) -> errors.SirenaError:
+def _context_value(name: str, value: Any, lang: str) -> Any:
+    """As pydantic shows it (``0`` for a bound of ``0.0``); the choices of ``expected`` joined by ``lang``'s "or"."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if name == "expected" and isinstance(value, str) and " or " in value:  # ``'a', 'b' or 'c'``
+        head, _, last = value.rpartition(" or ")
+        return f"{head} {messages.t('validation.or', lang)} {last}"
+    return value
+
+
+def from_validation(exc: RequestValidationError, lang: str = messages.DEFAULT_LANGUAGE) -> errors.SirenaError:
     issues = list(exc.errors())
     if any(issue.get("type") == "json_invalid" for issue in issues):
         return errors.MalformedJSON("error.malformed_json")
@@ -94,7 +113,9 @@ def from_validation(exc: RequestValidationError) -> errors.SirenaError:
     for issue in issues:
         loc = _location(issue)
         depth.append((loc[:1], len(loc)))
-        listed.append({"field": ".".join(loc) or "body", "value": _echo(issue.get("input")), "reason": _reason(issue)})
+        listed.append(
+            {"field": ".".join(loc) or "body", "value": _echo(issue.get("input")), "reason": _reason(issue, lang)}
+        )
     first: dict[str, Any] = {"field": "body", "value": None, "reason": ""}
     if listed:
         # of the issues about the first field, the one that went deepest: for a union, the member that was meant
@@ -133,7 +154,8 @@ def install(app: FastAPI) -> None:
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        return render(from_validation(exc), request)
+        lang = messages.pick_language(request.headers.get("accept-language"))
+        return render(from_validation(exc, lang), request)
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
