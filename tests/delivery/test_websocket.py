@@ -125,6 +125,45 @@ async def test_ping_pong_heartbeats_and_errors(live: tuple[Runtime, str, dict[st
         assert closed.value.rcvd.code == 1008
 
 
+@pytest.mark.parametrize("lang", ["uk", "en"])
+@pytest.mark.parametrize(
+    ("message", "field", "uk", "en"),
+    [
+        ({"regions": "31"}, "regions", "Значення має бути списком ідентифікаторів регіонів.", "a list of region ids"),
+        ({"statuses": [1]}, "statuses", "Значення має бути списком статусів.", "a list of statuses"),
+        ({"channels": "x"}, "channels", "Значення має бути списком ідентифікаторів каналів.", "a list of channel ids"),
+        (
+            {"last_seq": -1},
+            "last_seq",
+            "Значення має бути порядковим номером події (ціле число, не менше за 0).",
+            "a sequence number",
+        ),
+    ],
+)
+async def test_a_malformed_filter_message_is_refused_in_the_clients_language(
+    live: tuple[Runtime, str, dict[str, str]], lang: str, message: dict[str, Any], field: str, uk: str, en: str
+) -> None:
+    _, base, _ = live
+    reason = uk if lang == "uk" else en
+    async with connect(ws_url(base), additional_headers={"Accept-Language": lang}) as ws:
+        assert (await frame(ws))["type"] == "snapshot"
+        await ws.send(json.dumps(message))  # a later message: refused, the stream goes on
+        problem = (await frame(ws))["problem"]
+        assert problem["type"] == "/problems/validation-failed"
+        assert (problem["field"], problem["reason"]) == (field, reason)
+        assert problem["detail"] == f"{field}: {reason}"
+        await ws.send(json.dumps({"type": "ping"}))
+        assert await frame(ws) == {"type": "pong"}
+    async with connect(ws_url(base), additional_headers={"Accept-Language": f"{lang};q=0.9, de"}) as ws:
+        await ws.send(json.dumps(message))  # the first message: refused, then closed
+        problem = (await frame(ws))["problem"]
+        assert (problem["field"], problem["reason"]) == (field, reason)
+        with pytest.raises(ConnectionClosed) as closed:
+            await frame(ws)
+        assert closed.value.rcvd is not None
+        assert closed.value.rcvd.code == 1008
+
+
 async def test_a_client_that_cannot_keep_up_is_cut_off_and_counted(tmp_path: Path) -> None:
     settings = testing.settings_for(tmp_path, stream_queue_size=2, ws_hello_s=0.05)
     async with testing.running(settings) as rt, testing.serve(rt, front=False) as base:

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 import pytest
 from fastapi.exceptions import RequestValidationError
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -122,14 +123,84 @@ async def test_a_query_parameter_is_refused_in_the_clients_language(
         assert problem["detail"] == f"{field}: {reason}"
 
 
-async def test_the_apis_own_checks_and_uncatalogued_types_keep_their_words(api: Api) -> None:
-    body = {"regions": ["31"], "circle": {"lat": 50.45, "lon": 30.52, "radius_km": 5}}
-    headers = {**api.auth, "Accept-Language": "uk"}
-    problem = assert_problem(await api.client.post("/api/v1/alerts", json=body, headers=headers), 422)
-    assert problem["detail"] == "body: give exactly one of regions, area or circle"
+_SQUARE = "[[[30.4, 50.4], [30.6, 50.4], [30.6, 50.5], [30.4, 50.4]]]"
+_TWO_TARGETS = '{"regions": ["31"], "circle": {"lat": 50.45, "lon": 30.52, "radius_km": 5}}'
+
+# each of the API's own checks (web/schemas.py): a request that fails it, and its reason in both languages
+OWN_CHECKS = [
+    pytest.param(
+        "post",
+        '{"area": {"type": "Polygon", "coordinates": ' + _SQUARE + ', "name": "\\udc00"}}',
+        "area",
+        "Текст має бути коректним рядком Unicode.",
+        "text must be valid Unicode",
+        id="text_not_unicode",
+    ),
+    pytest.param(
+        "post",
+        '{"area": {"type": "Polygon", "coordinates": ' + _SQUARE + ', "n": 1e400}}',
+        "area",
+        "Числа мають бути скінченними.",
+        "numbers must be finite",
+        id="number_not_finite",
+    ),
+    pytest.param(
+        "post",
+        '{"area": {"type": "Polygon", "coordinates": ' + _SQUARE + ', "n": 100000000000000000000000}}',
+        "area",
+        "Цілі числа мають уміщатися в 64 біти.",
+        "integers must fit in 64 bits",
+        id="integer_too_big",
+    ),
+    pytest.param(
+        "post",
+        _TWO_TARGETS,
+        "body",
+        "Укажіть рівно одне з полів: regions, area або circle.",
+        "give exactly one of regions, area or circle",
+        id="target_exactly_one",
+    ),
+    pytest.param(
+        "patch",
+        _TWO_TARGETS,
+        "body",
+        "Укажіть щонайбільше одне з полів: regions, area або circle.",
+        "give at most one of regions, area or circle",
+        id="target_at_most_one",
+    ),
+    pytest.param("patch", "{}", "body", "Немає чого змінювати.", "nothing to change", id="nothing_to_change"),
+]
+
+
+@pytest.mark.parametrize("lang", ["uk", "en"])
+@pytest.mark.parametrize(("method", "raw", "field", "uk", "en"), OWN_CHECKS)
+async def test_the_apis_own_checks_are_refused_in_the_clients_language(
+    api: Api, lang: str, method: str, raw: str, field: str, uk: str, en: str
+) -> None:
+    path = "/api/v1/alerts" if method == "post" else "/api/v1/alerts/nope"
+    headers = {**api.auth, "Accept-Language": lang, "Content-Type": "application/json"}
+    response = await api.client.request(method.upper(), path, content=raw.encode(), headers=headers)
+    problem = assert_problem(response, 422, "validation-failed")
+    reason = uk if lang == "uk" else en
+    assert [(e["field"], e["reason"]) for e in problem["errors"]] == [(field, reason)]
+    assert problem["detail"] == f"{field}: {reason}"
+    assert problem["title"] == messages.t("error.validation.title", lang)
+    assert await alert_count(api) == 0
+
+
+def test_uncatalogued_types_keep_their_words() -> None:
     url = _refusal(HttpUrl, '"not a url"')
     assert url["type"] == "url_parsing"
     assert _reason(url, "uk") == _reason(url, "en") == url["msg"]
+    plain = _refusal(Annotated[int, AfterValidator(_odd)], "2")
+    assert plain["type"] == "value_error"
+    assert _reason(plain, "uk") == _reason(plain, "en") == "an odd number"
+
+
+def _odd(value: int) -> int:
+    if value % 2 == 0:
+        raise ValueError("an odd number")
+    return value
 
 
 class _Colour(StrEnum):
@@ -192,11 +263,16 @@ def _reason(error: dict[str, Any], lang: str) -> str:
     return str(listed["reason"])
 
 
+# the API's own checks: request bodies (OWN_CHECKS above) and WebSocket messages (tests/delivery/test_websocket.py)
+OWN_TYPES = {p.id for p in OWN_CHECKS} | {"region_list", "status_list", "channel_list", "sequence_number"}
+
+
 def test_every_catalogued_error_type_is_sampled() -> None:
     catalogued = {
         key.removeprefix("validation.type.") for key in messages.catalogue() if key.startswith("validation.type.")
     }
-    assert catalogued == set(SAMPLES)
+    assert catalogued == set(SAMPLES) | OWN_TYPES
+    assert not set(SAMPLES) & OWN_TYPES
 
 
 @pytest.mark.parametrize("kind", sorted(SAMPLES))

@@ -80,9 +80,9 @@ def _echo(value: Any) -> Any:
 
 
 def _reason(issue: Mapping[str, Any], lang: str) -> str:
-    """Why the field was refused, in ``lang``: the catalogue's text for pydantic's error type, with the error's
-    context as its values. Our own validators' text stays as it is (without pydantic's ``Value error, ``); a type
-    the catalogue does not have keeps pydantic's own English words."""
+    """Why the field was refused, in ``lang``: the catalogue's text for the error's type (pydantic's, or the custom
+    type of one of the API's own checks), with the error's context as its values. A type the catalogue does not
+    have keeps its own English words (a plain ``ValueError``'s without pydantic's ``Value error, ``)."""
     kind = str(issue.get("type", ""))
     said = str(issue.get("msg", ""))
     if kind == "value_error":

@@ -1,4 +1,7 @@
-"""Request bodies of the native API, as pydantic models (they also document the OpenAPI schema)."""
+"""Request bodies of the native API, as pydantic models (they also document the OpenAPI schema).
+
+A check of the API's own raises ``PydanticCustomError(type, English text)``; the problem names its reason by that
+type from the message catalogue (``validation.type.<type>``), in the client's language."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from pydantic import (
     StringConstraints,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from sirena.domain.model import (
     AlertChanges,
@@ -48,11 +52,11 @@ def _plain_json(value: Any) -> Any:
             try:
                 item.encode("utf-8")
             except UnicodeEncodeError:
-                raise ValueError("text must be valid Unicode") from None
+                raise PydanticCustomError("text_not_unicode", "text must be valid Unicode") from None
         elif isinstance(item, float) and not math.isfinite(item):
-            raise ValueError("numbers must be finite")
+            raise PydanticCustomError("number_not_finite", "numbers must be finite")
         elif isinstance(item, int) and not isinstance(item, bool) and not -_INT_LIMIT <= item < _INT_LIMIT:
-            raise ValueError("integers must fit in 64 bits")
+            raise PydanticCustomError("integer_too_big", "integers must fit in 64 bits")
     return value
 
 
@@ -106,7 +110,7 @@ class AlertIn(_TargetFields):
     @model_validator(mode="after")
     def _one_target(self) -> Self:
         if self._targets() != 1:
-            raise ValueError("give exactly one of regions, area or circle")
+            raise PydanticCustomError("target_exactly_one", "give exactly one of regions, area or circle")
         return self
 
     def draft(self, issuer: str) -> AlertDraft:
@@ -139,9 +143,9 @@ class AlertPatch(_TargetFields):
     @model_validator(mode="after")
     def _at_most_one_target(self) -> Self:
         if self._targets() > 1:
-            raise ValueError("give at most one of regions, area or circle")
+            raise PydanticCustomError("target_at_most_one", "give at most one of regions, area or circle")
         if not self.model_fields_set:
-            raise ValueError("nothing to change")
+            raise PydanticCustomError("nothing_to_change", "nothing to change")
         return self
 
     def changes(self) -> AlertChanges:

@@ -5,8 +5,9 @@ Text frames, each one JSON object:
 - server → client: ``{"type": "snapshot", "seq", "alerts"}`` on connect (not when resuming); then every change
   as ``{"seq", "type": "alert.issued" | …, "alert"}``, exactly the SSE ``data:``; ``{"type": "heartbeat",
   "seq"}`` when idle; ``{"type": "pong"}`` after a ping; ``{"type": "error", "problem": {...}}`` for a bad
-  request, a channel that does not exist included (``/problems/channel-not-found``): a bad query or first
-  message then closes the socket with 1008, a bad later message leaves the stream as it was.
+  request, in the handshake's ``Accept-Language`` language, a channel that does not exist included
+  (``/problems/channel-not-found``): a bad query or first message then closes the socket with 1008, a bad later
+  message leaves the stream as it was.
 - client → server: optionally ``{"regions": [...], "statuses": [...], "channels": [...], "last_seq": n}`` as the
   first message (within ``SIRENA_WS_HELLO_S``), which replaces the query filters, or at any later time to change
   them (a fresh snapshot follows, or the events after ``last_seq``); ``{"type": "ping"}`` at any time.
@@ -51,22 +52,29 @@ def event_text(item: live.EventItem) -> str:
     return frame[start + len(DATA_MARK) :].rstrip(b"\n").decode()
 
 
-def subscription(rt: Runtime, data: Any) -> tuple[EventFilter, int | None] | None:
-    """A client message that sets filters, as a filter and resume point; None for any other message."""
+def _refused(field: str, kind: str, lang: str) -> ValidationFailed:
+    """``field`` of a client message is not what it should be; the reason is the catalogue's
+    ``validation.type.<kind>`` in ``lang``, as for a request's body."""
+    return ValidationFailed("error.validation_field", field=field, reason=messages.t(f"validation.type.{kind}", lang))
+
+
+def subscription(rt: Runtime, data: Any, lang: str) -> tuple[EventFilter, int | None] | None:
+    """A client message that sets filters, as a filter and resume point; None for any other message. A malformed
+    one is refused with its reason in ``lang``."""
     if not isinstance(data, dict) or not ({"regions", "statuses", "channels", "last_seq"} & data.keys()):
         return None
     regions = data.get("regions")
     if regions is not None and (not isinstance(regions, list) or not all(isinstance(r, str) for r in regions)):
-        raise ValidationFailed("error.validation_field", field="regions", reason="a list of region ids")
+        raise _refused("regions", "region_list", lang)
     statuses = data.get("statuses")
     if statuses is not None and (not isinstance(statuses, list) or not all(isinstance(s, str) for s in statuses)):
-        raise ValidationFailed("error.validation_field", field="statuses", reason="a list of statuses")
+        raise _refused("statuses", "status_list", lang)
     channels = data.get("channels")
     if channels is not None and (not isinstance(channels, list) or not all(isinstance(c, str) for c in channels)):
-        raise ValidationFailed("error.validation_field", field="channels", reason="a list of channel ids")
+        raise _refused("channels", "channel_list", lang)
     last_seq = data.get("last_seq")
     if last_seq is not None and (isinstance(last_seq, bool) or not isinstance(last_seq, int) or last_seq < 0):
-        raise ValidationFailed("error.validation_field", field="last_seq", reason="a sequence number")
+        raise _refused("last_seq", "sequence_number", lang)
     if regions is not None:
         check_regions(rt, regions, "regions")
     status_set = frozenset(Status) if statuses == ["all"] else enums(Status, statuses or ["actual"], "statuses")
@@ -132,7 +140,7 @@ class _Connection:
             await self.send(dumps(reply))
             return None
         try:
-            found = subscription(self.rt, data)
+            found = subscription(self.rt, data, self.lang)
             if found is not None:
                 await self.rt.advisories.channels.require(found[0].channels)
         except SirenaError as exc:
@@ -173,7 +181,7 @@ async def websocket_stream(
             hello = await conn.receive(rt.settings.ws_hello_s)
         if hello is not None:
             try:
-                chosen = subscription(rt, hello)
+                chosen = subscription(rt, hello, conn.lang)
                 if chosen is not None:
                     await rt.advisories.channels.require(chosen[0].channels)
             except SirenaError as exc:
