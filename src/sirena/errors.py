@@ -28,11 +28,13 @@ class SirenaError(Exception):
         return messages.t(self.key + ".title", lang)
 
     def detail(self, lang: str = "en") -> str:
-        return messages.t(self.detail_key, lang, **self.data)
+        return messages.t(self.detail_key, lang, **messages.said(self.data, lang))
 
-    def extensions(self) -> dict[str, Any]:
-        """Extra members of the problem document (JSON-safe values only)."""
-        return {k: v for k, v in self.data.items() if isinstance(v, str | int | float | bool | list | dict)}
+    def extensions(self, lang: str = "en") -> dict[str, Any]:
+        """Extra members of the problem document (JSON-safe values only), a :class:`~sirena.messages.Phrase`
+        among them (a ``reason``) said in ``lang``."""
+        data = messages.said(self.data, lang)
+        return {k: v for k, v in data.items() if isinstance(v, str | int | float | bool | list | dict)}
 
 
 class BadRequest(SirenaError):

@@ -64,6 +64,37 @@ def t(key: str, lang: str = DEFAULT_LANGUAGE, /, **values: Any) -> str:
     return text.format_map(_Keep(shown))
 
 
+class Phrase:
+    """A message kept as its key and values and put into a language only when it is shown: an error raised once
+    gives its reason in each reader's language (``Phrase("validation.reason.empty")``)."""
+
+    __slots__ = ("key", "values")
+
+    def __init__(self, key: str, /, **values: Any) -> None:
+        self.key = key
+        self.values = values
+
+    def say(self, lang: str = DEFAULT_LANGUAGE) -> str:
+        return t(self.key, lang, **self.values)
+
+    def __str__(self) -> str:
+        return self.say()
+
+    def __repr__(self) -> str:
+        return f"Phrase({self.key!r}, **{self.values!r})"
+
+
+def said(value: Any, lang: str = DEFAULT_LANGUAGE) -> Any:
+    """``value`` with every :class:`Phrase` in it (in dicts and lists too) said in ``lang``."""
+    if isinstance(value, Phrase):
+        return value.say(lang)
+    if isinstance(value, dict):
+        return {k: said(v, lang) for k, v in value.items()}
+    if isinstance(value, list):
+        return [said(v, lang) for v in value]
+    return value
+
+
 def all_languages(key: str, /, **values: Any) -> dict[str, str]:
     """The message in every catalogued language, e.g. for alert texts that travel in several languages."""
     return {lang: t(key, lang, **values) for lang in LANGUAGES}

@@ -33,7 +33,7 @@ def problem_body(error: errors.SirenaError, lang: str, instance: str) -> dict[st
         "detail": error.detail(lang),
         "instance": instance,
     }
-    for key, value in error.extensions().items():
+    for key, value in error.extensions(lang).items():
         body.setdefault(key, value)
     return body
 
