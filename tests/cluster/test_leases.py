@@ -152,3 +152,27 @@ async def test_a_lease_given_up_while_its_renewal_is_in_flight_stays_given_up(st
     assert a.held == []
     assert await store.read(lambda c: sql.holders(c)) == []  # nobody holds it: another node may take it now
     await a.stop()
+
+
+async def test_a_stop_while_work_whose_lease_was_lost_cleans_up_is_a_stop_not_a_lost_lease(
+    store: SQLiteStore,
+) -> None:
+    cleaning, cleaned = asyncio.Event(), asyncio.Event()
+
+    async def work() -> None:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            cleaning.set()
+            await asyncio.shield(cleaned.wait())  # a clean-up that is not cut short (an import's take-back)
+            raise
+
+    async with Leases(store, "a", 0.6) as leases:
+        running = asyncio.create_task(leases.holding("import", work))
+        await until(lambda: leases.held == ["import"])
+        await store.transaction(lambda c: c.execute("UPDATE leases SET owner = 'b', until = until + 600"))
+        await until(cleaning.is_set, within=60)
+        running.cancel()  # Ctrl-C, or a server shutting down, while the lost work cleans up
+        cleaned.set()
+        with pytest.raises(asyncio.CancelledError):
+            await running

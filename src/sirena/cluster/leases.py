@@ -145,6 +145,9 @@ class Leases:
                     pending.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await pending
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():  # stopped while ``work`` cleaned up: a stop, kept
+            raise asyncio.CancelledError
         if task.cancelled() and watch.done() and not watch.cancelled():
             raise LeaseLost("error.lease_lost", name=name)
         return task.result()
