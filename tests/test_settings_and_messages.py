@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 import pytest
 
+import sirena
 from sirena import messages, settings
-from sirena.errors import ConfigurationError
+from sirena.errors import ConfigurationError, ValidationFailed
 from sirena.settings import Settings
 
 
@@ -74,3 +78,54 @@ def test_formatting_never_raises_on_missing_values() -> None:
     assert messages.pick_language("uk-UA,uk;q=0.9,en;q=0.8") == "uk"
     assert messages.pick_language("de-DE,en;q=0.5") == "en"
     assert messages.pick_language(None) == "en"
+
+
+def _validation_reasons() -> list[tuple[str, int, ast.expr]]:
+    """Every reason src/sirena gives a validation error: ``reason=`` of a ``ValidationFailed`` (or a subclass named
+    ``...Failed``) and the ``"reason"`` of a field listed in ``errors``."""
+    found = []
+    for path in sorted(Path(sirena.__file__).parent.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            where = (str(path.relative_to(Path(sirena.__file__).parent)), getattr(node, "lineno", 0))
+            if isinstance(node, ast.Call) and ast.unparse(node.func).endswith("ValidationFailed"):
+                found += [(*where, k.value) for k in node.keywords if k.arg == "reason"]
+            elif isinstance(node, ast.Dict):
+                keys = [k.value if isinstance(k, ast.Constant) else None for k in node.keys]
+                if "reason" in keys and "field" in keys:
+                    found.append((*where, node.values[keys.index("reason")]))
+    return found
+
+
+def test_every_validation_reason_is_a_catalogue_phrase() -> None:
+    """No reason is English written into the code (it could not be said in the client's language): each is a
+    ``Phrase`` of a catalogued key, or a value passed on (a rendered pydantic reason, a variable)."""
+    reasons = _validation_reasons()
+    assert len(reasons) > 20
+    written = [
+        (file, line)
+        for file, line, value in reasons
+        if isinstance(value, ast.JoinedStr) or (isinstance(value, ast.Constant) and value.value)
+    ]
+    assert written == []
+    for file, line, value in reasons:
+        if isinstance(value, ast.Call) and ast.unparse(value.func).endswith("Phrase"):
+            key = value.args[0]
+            assert isinstance(key, ast.Constant | ast.JoinedStr), (file, line)
+            if isinstance(key, ast.Constant):
+                assert key.value in messages.catalogue(), (file, line, key.value)
+        else:
+            assert not (isinstance(value, ast.Call) and ast.unparse(value.func).endswith(".t")), (file, line)
+
+
+def test_a_phrase_is_said_in_each_language_when_shown() -> None:
+    error = ValidationFailed(
+        "error.validation_field", field="to", reason=messages.Phrase("validation.reason.to_yourself")
+    )
+    assert (error.detail("uk"), error.detail()) == ("to: Не можна надсилати повідомлення самому собі.", "to: yourself")
+    assert error.extensions("uk")["reason"] == "Не можна надсилати повідомлення самому собі."
+    assert error.extensions() == {"field": "to", "reason": "yourself"}
+    assert str(error) == "to: yourself"
+    listed = ValidationFailed(
+        errors=[{"field": "count", "reason": messages.Phrase("validation.reason.between", low=1, high=9)}]
+    )
+    assert listed.extensions("uk")["errors"] == [{"field": "count", "reason": "Значення має бути від 1 до 9."}]

@@ -25,6 +25,7 @@ from sirena.domain.state import RegionState
 from sirena.domain.texts import retraction_instruction
 from sirena.errors import AlertNotFound, UnknownRegion, ValidationFailed
 from sirena.ids import new_id, new_ids
+from sirena.messages import Phrase
 from sirena.regions import RegionRegistry
 from sirena.store.base import AlertQuery, IdempotencyKey, Store, WriteHook, WriteResult
 from sirena.targeting.shelter_time import TimeToShelter
@@ -237,12 +238,14 @@ def area_geometry(area: Mapping[str, Any]) -> BaseGeometry:
     try:
         geometry = shape(area)
     except (ValueError, TypeError, KeyError, IndexError, AttributeError, shapely.errors.ShapelyError):
-        raise ValidationFailed("error.area_invalid", field="area", reason="not a GeoJSON polygon") from None
+        raise ValidationFailed(
+            "error.area_invalid", field="area", reason=Phrase("validation.area.not_polygon")
+        ) from None
     if geometry.is_empty:
-        raise ValidationFailed("error.area_invalid", field="area", reason="empty")
+        raise ValidationFailed("error.area_invalid", field="area", reason=Phrase("validation.area.empty"))
     minx, miny, maxx, maxy = geometry.bounds
     if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
-        raise ValidationFailed("error.area_invalid", field="area", reason="coordinates out of range (lon, lat)")
+        raise ValidationFailed("error.area_invalid", field="area", reason=Phrase("validation.area.out_of_range"))
     if not geometry.is_valid:
         geometry = shapely.make_valid(geometry)
     return geometry

@@ -35,6 +35,7 @@ from sirena.domain.model import Status
 from sirena.domain.notice import NoticeType
 from sirena.errors import ValidationFailed
 from sirena.ids import new_id
+from sirena.messages import Phrase
 from sirena.protocol.alert_json import parse_time
 from sirena.regions import RegionRegistry
 from sirena.store import advisories as sql
@@ -55,7 +56,7 @@ def is_current(advisory: Mapping[str, Any], now: datetime) -> bool:
 def _texts(value: Mapping[str, str], field: str, *, required: bool) -> dict[str, str]:
     out = {lang: text.strip() for lang, text in value.items() if text and text.strip()}
     if required and not out:
-        raise ValidationFailed("error.validation_field", field=field, reason="a text in at least one language")
+        raise ValidationFailed("error.validation_field", field=field, reason=Phrase("validation.reason.text_required"))
     return out
 
 
@@ -104,11 +105,17 @@ class AdvisoryDesk:
         moment = self.clock()
         regions = check_regions(self.registry, draft.regions, "regions")
         if draft.channel is None and not regions:
-            raise ValidationFailed("error.validation_field", field="regions", reason="a public advisory needs regions")
+            raise ValidationFailed(
+                "error.validation_field", field="regions", reason=Phrase("validation.reason.public_needs_regions")
+            )
         if draft.expires_at is not None and draft.expires_at <= moment:
-            raise ValidationFailed("error.validation_field", field="expires_at", reason="already past")
+            raise ValidationFailed(
+                "error.validation_field", field="expires_at", reason=Phrase("validation.reason.already_past")
+            )
         if draft.expires_at is not None and draft.expires_at <= (draft.effective_at or moment):
-            raise ValidationFailed("error.validation_field", field="expires_at", reason="not after effective_at")
+            raise ValidationFailed(
+                "error.validation_field", field="expires_at", reason=Phrase("validation.reason.not_after_effective")
+            )
         headline = _texts(draft.headline, "headline", required=True)
         self.authorise(who, ISSUE, draft.channel, regions)
         advisory_id = new_id(moment)
@@ -146,13 +153,17 @@ class AdvisoryDesk:
 
     async def update(self, who: Principal, advisory_id: str, changes: AdvisoryChanges) -> dict[str, Any]:
         if changes.is_empty():
-            raise ValidationFailed("error.validation_field", field="body", reason="nothing to change")
+            raise ValidationFailed(
+                "error.validation_field", field="body", reason=Phrase("validation.type.nothing_to_change")
+            )
         moment = self.clock()
         regions = check_regions(self.registry, changes.regions, "regions") if changes.regions is not None else None
         headline = _texts(changes.headline, "headline", required=True) if changes.headline is not None else None
         text = _texts(changes.text, "text", required=False) if changes.text is not None else None
         if changes.expires_at is not None and changes.expires_at <= moment:
-            raise ValidationFailed("error.validation_field", field="expires_at", reason="already past")
+            raise ValidationFailed(
+                "error.validation_field", field="expires_at", reason=Phrase("validation.reason.already_past")
+            )
 
         def run(conn: Connection) -> Appended:
             current = self._current(conn, advisory_id, moment)
@@ -160,7 +171,9 @@ class AdvisoryDesk:
             if regions is not None:
                 if current["channel"] is None and not regions:
                     raise ValidationFailed(
-                        "error.validation_field", field="regions", reason="a public advisory needs regions"
+                        "error.validation_field",
+                        field="regions",
+                        reason=Phrase("validation.reason.public_needs_regions"),
                     )
                 nxt["regions"] = list(regions)
             if changes.severity is not None:
@@ -173,7 +186,9 @@ class AdvisoryDesk:
                 effective = parse_time(current["effective_at"])
                 if effective is not None and changes.expires_at <= effective:
                     raise ValidationFailed(
-                        "error.validation_field", field="expires_at", reason="not after effective_at"
+                        "error.validation_field",
+                        field="expires_at",
+                        reason=Phrase("validation.reason.not_after_effective"),
                     )
                 nxt["expires_at"] = stamp(changes.expires_at)
             self.authorise(who, UPDATE, current["channel"], [*current["regions"], *nxt["regions"]])

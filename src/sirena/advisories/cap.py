@@ -23,6 +23,7 @@ from sirena.cap.areas import RegionAreas
 from sirena.cap.outbound import references_of, sent_of
 from sirena.domain.model import Status
 from sirena.errors import ValidationFailed
+from sirena.messages import Phrase
 from sirena.protocol.alert_json import parse_time
 from sirena.protocol.cap import ingest
 from sirena.protocol.cap.atom import Entry, Link
@@ -294,7 +295,9 @@ def read_ack(data: bytes, *, sender: str, max_bytes: int) -> tuple[str, str | No
     who acknowledges is the authenticated caller."""
     report = ingest(data, max_bytes=max_bytes)
     if len(report.messages) != 1:
-        raise ValidationFailed("advisories.error.ack_expected", field="body", reason="one CAP message")
+        raise ValidationFailed(
+            "advisories.error.ack_expected", field="body", reason=Phrase("validation.reason.one_cap_message")
+        )
     msg = report.messages[0]
     if msg.msg_type != "Ack":
         raise ValidationFailed("advisories.error.ack_expected", field="msgType", value=msg.msg_type)

@@ -15,6 +15,7 @@ from sirena.auth.accounts import CHANNEL
 from sirena.auth.principal import Principal, Role
 from sirena.auth.storage import sql_store
 from sirena.errors import ValidationFailed
+from sirena.messages import Phrase
 from sirena.store import advisories as sql
 from sirena.store.sql import Connection
 
@@ -24,7 +25,7 @@ LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
 def check_channel_id(value: str, field: str = "channel") -> str:
     if not CHANNEL.fullmatch(value):
         raise ValidationFailed(
-            "error.validation_field", field=field, value=value, reason="letters, digits and . _ : - (at most 128)"
+            "error.validation_field", field=field, value=value, reason=Phrase("validation.reason.channel_id")
         )
     return value
 
@@ -41,15 +42,22 @@ class Channels:
         require_role(who, Role.ADMIN, "channel.create")
         check_channel_id(draft.id, "id")
         if not draft.name.strip():
-            raise ValidationFailed("error.validation_field", field="name", value=draft.name, reason="empty")
+            raise ValidationFailed(
+                "error.validation_field", field="name", value=draft.name, reason=Phrase("validation.reason.empty")
+            )
         languages = tuple(dict.fromkeys(draft.languages))
         for i, lang in enumerate(languages):
             if not LANGUAGE.fullmatch(lang):
                 raise ValidationFailed(
-                    "error.validation_field", field=f"languages.{i}", value=lang, reason="a language"
+                    "error.validation_field",
+                    field=f"languages.{i}",
+                    value=lang,
+                    reason=Phrase("validation.reason.language"),
                 )
         if not languages:
-            raise ValidationFailed("error.validation_field", field="languages", reason="at least one language")
+            raise ValidationFailed(
+                "error.validation_field", field="languages", reason=Phrase("validation.reason.no_language")
+            )
         moment = self.clock()
         channel = {
             "id": draft.id,

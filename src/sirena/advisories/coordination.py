@@ -31,6 +31,7 @@ from sirena.domain.model import Status
 from sirena.domain.notice import Notice, NoticeType
 from sirena.errors import AlertNotFound, ValidationFailed
 from sirena.ids import new_id
+from sirena.messages import Phrase
 from sirena.protocol.alert_json import parse_time
 from sirena.store import advisories as sql
 from sirena.store import auth as sql_auth
@@ -108,11 +109,15 @@ class CoordinationLine:
         require_role(who, Role.OPERATOR, SEND)
         addressees = list(dict.fromkeys(name.strip() for name in to if name.strip()))
         if not addressees or len(addressees) > MAX_ADDRESSEES:
-            raise ValidationFailed("error.validation_field", field="to", reason=f"1 to {MAX_ADDRESSEES} users")
+            raise ValidationFailed(
+                "error.validation_field", field="to", reason=Phrase("validation.reason.addressees", most=MAX_ADDRESSEES)
+            )
         if who.name in addressees:
-            raise ValidationFailed("error.validation_field", field="to", value=who.name, reason="yourself")
+            raise ValidationFailed(
+                "error.validation_field", field="to", value=who.name, reason=Phrase("validation.reason.to_yourself")
+            )
         if not text.strip():
-            raise ValidationFailed("error.validation_field", field="text", reason="empty")
+            raise ValidationFailed("error.validation_field", field="text", reason=Phrase("validation.reason.empty"))
         moment = self.clock()
         message_id = new_id(moment)
         message: dict[str, Any] = {

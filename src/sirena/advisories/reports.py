@@ -27,6 +27,7 @@ from sirena.domain.notice import NoticeType
 from sirena.errors import AlertNotFound, ValidationFailed
 from sirena.history.stats import StatsQuery
 from sirena.ids import new_id
+from sirena.messages import Phrase
 from sirena.regions import RegionRegistry
 from sirena.store import advisories as sql
 from sirena.store.base import Appended
@@ -50,16 +51,28 @@ class Reports:
         (region,) = check_regions(self.registry, [draft.region], "region")
         target = check_regions(self.registry, [draft.target_region], "target_region") if draft.target_region else ()
         if not 1 <= draft.count <= 100_000:
-            raise ValidationFailed("error.validation_field", field="count", value=draft.count, reason="1 to 100000")
+            raise ValidationFailed(
+                "error.validation_field",
+                field="count",
+                value=draft.count,
+                reason=Phrase("validation.reason.between", low=1, high=100000),
+            )
         if draft.heading_deg is not None and not 0 <= draft.heading_deg < 360:
             raise ValidationFailed(
-                "error.validation_field", field="heading_deg", value=draft.heading_deg, reason="0 to 359.9"
+                "error.validation_field",
+                field="heading_deg",
+                value=draft.heading_deg,
+                reason=Phrase("validation.reason.between", low=0, high=359.9),
             )
         if draft.location is not None and not (-90 <= draft.location.lat <= 90 and -180 <= draft.location.lon <= 180):
-            raise ValidationFailed("error.validation_field", field="location", reason="lat -90..90, lon -180..180")
+            raise ValidationFailed(
+                "error.validation_field", field="location", reason=Phrase("validation.reason.location")
+            )
         observed = draft.observed_at or moment
         if observed > moment + FUTURE_SLACK:
-            raise ValidationFailed("error.validation_field", field="observed_at", reason="in the future")
+            raise ValidationFailed(
+                "error.validation_field", field="observed_at", reason=Phrase("validation.reason.in_future")
+            )
         require_role(who, Role.OPERATOR, ADD)
         require_regions(who, [region], self.registry, ADD)
         report_id = new_id(moment)

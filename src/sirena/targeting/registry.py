@@ -27,6 +27,7 @@ from numpy.typing import NDArray
 from sirena.domain.model import Alert
 from sirena.errors import NotFound, ValidationFailed
 from sirena.ids import new_id
+from sirena.messages import Phrase
 from sirena.protocol.alert_json import format_time
 from sirena.regions import RegionRegistry
 from sirena.store import targeting as sql
@@ -332,9 +333,9 @@ class PlaceRegistry:
 def _check_point(lat: float, lon: float) -> None:
     errors: list[dict[str, Any]] = []
     if not (isinstance(lat, int | float) and -90.0 <= lat <= 90.0):
-        errors.append({"field": "lat", "value": lat, "reason": "a latitude between -90 and 90"})
+        errors.append({"field": "lat", "value": lat, "reason": Phrase("validation.reason.latitude")})
     if not (isinstance(lon, int | float) and -180.0 <= lon <= 180.0):
-        errors.append({"field": "lon", "value": lon, "reason": "a longitude between -180 and 180"})
+        errors.append({"field": "lon", "value": lon, "reason": Phrase("validation.reason.longitude")})
     if errors:
         raise ValidationFailed(
             "error.validation_field", field=errors[0]["field"], reason=errors[0]["reason"], errors=errors

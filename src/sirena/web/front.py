@@ -22,6 +22,7 @@ from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 from sirena import messages
 from sirena.errors import SirenaError, ValidationFailed
+from sirena.messages import Phrase
 from sirena.protocol import sse
 from sirena.stream.direct import catch_up
 from sirena.stream.hub import DirectClient
@@ -209,5 +210,7 @@ def since_value(value: str | None) -> int | None:
     if value is None or value == "":
         return None
     if not value.isdigit():
-        raise ValidationFailed("error.validation_field", field="since_seq", reason="a sequence number")
+        raise ValidationFailed(
+            "error.validation_field", field="since_seq", reason=Phrase("validation.type.sequence_number")
+        )
     return int(value)

@@ -208,7 +208,7 @@ class WebSocketSession:
         chosen = None
         if data is not None:
             try:
-                chosen = subscription(self.rt, data, self.lang)
+                chosen = subscription(self.rt, data)
             except SirenaError as exc:
                 self._refuse(exc)
                 return
@@ -230,7 +230,7 @@ class WebSocketSession:
             self.send(dumps(reply))
             return
         try:
-            found = subscription(self.rt, data, self.lang)
+            found = subscription(self.rt, data)
         except SirenaError as exc:
             self.send_error(exc)
             return

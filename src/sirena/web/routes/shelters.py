@@ -11,6 +11,7 @@ from sirena import messages
 from sirena.auth.errors import ScopeMissing
 from sirena.auth.principal import Principal, Role
 from sirena.errors import ValidationFailed
+from sirena.messages import Phrase
 from sirena.protocol.alert_json import format_time
 from sirena.shelters import Shelter
 from sirena.web.deps import require_principal, runtime
@@ -50,9 +51,11 @@ def _bbox(value: str | None) -> tuple[float, float, float, float]:
     try:
         west, south, east, north = (float(p) for p in parts)
     except ValueError:
-        raise ValidationFailed("error.validation_field", field="bbox", reason="west,south,east,north") from None
+        raise ValidationFailed(
+            "error.validation_field", field="bbox", reason=Phrase("validation.reason.bbox")
+        ) from None
     if not (-90 <= south <= north <= 90 and -180 <= west <= 180 and -180 <= east <= 180):
-        raise ValidationFailed("error.validation_field", field="bbox", reason="west,south,east,north in degrees")
+        raise ValidationFailed("error.validation_field", field="bbox", reason=Phrase("validation.reason.bbox_degrees"))
     return west, south, east, north
 
 

@@ -29,6 +29,7 @@ from sirena import messages
 from sirena.advisories.channels import check_channel_id
 from sirena.domain.model import Status
 from sirena.errors import SirenaError, ValidationFailed
+from sirena.messages import Phrase
 from sirena.protocol.alert_json import dumps, event_to_dict
 from sirena.runtime import Runtime
 from sirena.stream import EventFilter, live
@@ -52,29 +53,29 @@ def event_text(item: live.EventItem) -> str:
     return frame[start + len(DATA_MARK) :].rstrip(b"\n").decode()
 
 
-def _refused(field: str, kind: str, lang: str) -> ValidationFailed:
+def _refused(field: str, kind: str) -> ValidationFailed:
     """``field`` of a client message is not what it should be; the reason is the catalogue's
-    ``validation.type.<kind>`` in ``lang``, as for a request's body."""
-    return ValidationFailed("error.validation_field", field=field, reason=messages.t(f"validation.type.{kind}", lang))
+    ``validation.type.<kind>``, said in the client's language, as for a request's body."""
+    return ValidationFailed("error.validation_field", field=field, reason=Phrase(f"validation.type.{kind}"))
 
 
-def subscription(rt: Runtime, data: Any, lang: str) -> tuple[EventFilter, int | None] | None:
+def subscription(rt: Runtime, data: Any) -> tuple[EventFilter, int | None] | None:
     """A client message that sets filters, as a filter and resume point; None for any other message. A malformed
-    one is refused with its reason in ``lang``."""
+    one is refused with its reason (said in the client's language when its problem is sent)."""
     if not isinstance(data, dict) or not ({"regions", "statuses", "channels", "last_seq"} & data.keys()):
         return None
     regions = data.get("regions")
     if regions is not None and (not isinstance(regions, list) or not all(isinstance(r, str) for r in regions)):
-        raise _refused("regions", "region_list", lang)
+        raise _refused("regions", "region_list")
     statuses = data.get("statuses")
     if statuses is not None and (not isinstance(statuses, list) or not all(isinstance(s, str) for s in statuses)):
-        raise _refused("statuses", "status_list", lang)
+        raise _refused("statuses", "status_list")
     channels = data.get("channels")
     if channels is not None and (not isinstance(channels, list) or not all(isinstance(c, str) for c in channels)):
-        raise _refused("channels", "channel_list", lang)
+        raise _refused("channels", "channel_list")
     last_seq = data.get("last_seq")
     if last_seq is not None and (isinstance(last_seq, bool) or not isinstance(last_seq, int) or last_seq < 0):
-        raise _refused("last_seq", "sequence_number", lang)
+        raise _refused("last_seq", "sequence_number")
     if regions is not None:
         check_regions(rt, regions, "regions")
     status_set = frozenset(Status) if statuses == ["all"] else enums(Status, statuses or ["actual"], "statuses")
@@ -140,7 +141,7 @@ class _Connection:
             await self.send(dumps(reply))
             return None
         try:
-            found = subscription(self.rt, data, self.lang)
+            found = subscription(self.rt, data)
             if found is not None:
                 await self.rt.advisories.channels.require(found[0].channels)
         except SirenaError as exc:
@@ -181,7 +182,7 @@ async def websocket_stream(
             hello = await conn.receive(rt.settings.ws_hello_s)
         if hello is not None:
             try:
-                chosen = subscription(rt, hello, conn.lang)
+                chosen = subscription(rt, hello)
                 if chosen is not None:
                     await rt.advisories.channels.require(chosen[0].channels)
             except SirenaError as exc:
