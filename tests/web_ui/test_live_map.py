@@ -270,3 +270,24 @@ async def test_a_visitor_adds_the_place_where_they_are(open_page: OpenPage, site
     await expect(page.locator("#places li")).to_have_count(1)
     await expect(page.locator("#places li")).to_contain_text("Kyiv")
     await expect(page.locator('#places li[data-region="31"]')).to_have_count(1)  # the city, not the oblast
+
+
+async def test_an_alert_in_the_console_keeps_its_buttons_while_another_alert_comes_and_goes(
+    open_page: OpenPage, site: Site
+) -> None:
+    kharkiv = await site.issue(regions=[KHARKIV], threats=[{"type": "drones"}])
+    console = await open_page("/console")
+    await sign_in(console, site.token)
+    item = console.locator(f'#active li[data-alert="{kharkiv["id"]}"]')
+    await expect(item.get_by_role("link")).to_have_text("CAP message")  # drawn once more when CAP is found served
+    cancel = await item.locator("[data-action=cancel]").element_handle()
+    lviv = await site.issue(regions=[LVIV], threats=[{"type": "drones"}])
+    await expect(console.locator(f'#active li[data-alert="{lviv["id"]}"]')).to_be_visible()
+    assert await cancel.evaluate("button => button.isConnected")  # the same button: a press on it is not lost
+    await cancel.click()
+    await expect(console.locator("#confirm-text")).to_contain_text("issued in error")
+    await console.click("#confirm-no")
+    changed = await site.client.patch(f"/api/v1/alerts/{kharkiv['id']}", json={"level": "yellow"}, headers=site.auth)
+    assert changed.status_code == 200, changed.text
+    await expect(item).to_have_attribute("data-version", "2")  # a changed alert is drawn anew, with its new state
+    assert not await cancel.evaluate("button => button.isConnected")

@@ -542,10 +542,14 @@
     if (editing && editing.id === alert.id && result.ok) resetForm();
   }
 
+  /** The active alerts, re-drawn on every change; an item that would come out the same is kept as it is, so a
+   * press on one of its buttons is never lost to a re-draw caused by another alert. */
   function renderActive() {
     const alerts = live.list().reverse();
-    $("active").replaceChildren(
-      ...(alerts.length
+    const list = $("active");
+    const shown = new Map([...list.children].map((li) => [li.dataset.alert, li]));
+    const items = (
+      alerts.length
         ? alerts.map((alert) => {
             const drill = alert.status !== "actual";
             const places = alert.regions.concat(alert.partial_regions).map(name);
@@ -554,7 +558,7 @@
               : null;
             return S.el(
               "li",
-              { class: `level-${alert.level}`, "data-alert": alert.id, "data-status": alert.status },
+              { class: `level-${alert.level}`, "data-alert": alert.id, "data-version": alert.version, "data-status": alert.status },
               drill ? S.el("span", { class: "ex-stamp", text: S.t("alert.status." + alert.status) }) : null,
               drill ? " " : null,
               S.el("strong", { text: alert.headline[S.lang] || alert.headline.en }),
@@ -570,8 +574,12 @@
               ),
             );
           })
-        : [S.el("li", { class: "muted", text: S.t("web.console.active_none") })]),
-    );
+        : [S.el("li", { class: "muted", text: S.t("web.console.active_none") })]
+    ).map((li) => {
+      const same = shown.get(li.dataset.alert);
+      return same && same.isEqualNode(li) ? same : li;
+    });
+    if (items.length !== list.children.length || items.some((li, i) => li !== list.children[i])) list.replaceChildren(...items);
   }
 
   async function checkCap(alert) {
