@@ -36,8 +36,8 @@ from sirena.web import problems
         (
             {"regions": ["31"], "headline": {"en": "x" * 2001}},
             "headline.en",
-            "Рядок має містити щонайбільше 2000 символів.",
-            "String should have at most 2000 characters",
+            "Довжина рядка має бути щонайбільше 2000.",
+            "String length should be at most 2000",
         ),
         (
             {"regions": ["31"], "time_to_shelter_s": "soon"},
@@ -96,8 +96,8 @@ async def test_an_alert_body_is_refused_in_the_clients_language(
         (
             "region=" + "9" * 65,
             "region",
-            "Рядок має містити щонайбільше 64 символів.",
-            "String should have at most 64 characters",
+            "Довжина рядка має бути щонайбільше 64.",
+            "String length should be at most 64",
         ),
         (
             "state=gone",
@@ -148,7 +148,7 @@ OWN_CHECKS = [
         "post",
         '{"area": {"type": "Polygon", "coordinates": ' + _SQUARE + ', "n": 100000000000000000000000}}',
         "area",
-        "Цілі числа мають уміщатися в 64 біти.",
+        "Цілі числа мають вміщатися в 64 біти.",
         "integers must fit in 64 bits",
         id="integer_too_big",
     ),
