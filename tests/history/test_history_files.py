@@ -276,11 +276,11 @@ WAITING = "Another import of history into this database is running; waiting for 
 
 
 async def _cli_import(db: Path, source: Path) -> asyncio.subprocess.Process:
-    """``sirena import`` in a process of its own; it looks for the lease every 0.2 s while it waits."""
+    """``sirena import`` in a process of its own; it looks for the lease every second while it waits."""
     return await asyncio.create_subprocess_exec(
         sys.executable,
         *("-m", "sirena", "import", str(source), "--json", "--database-url", f"sqlite:///{db}"),
-        env={**os.environ, "SIRENA_LEASE_TTL_S": "0.6"},
+        env={**os.environ, "SIRENA_LEASE_TTL_S": "3"},
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -394,7 +394,7 @@ async def test_an_import_whose_lease_is_lost_stops_and_leaves_the_database_as_be
             paused.armed = True  # the batch after this one waits
 
     try:
-        async with Leases(store, "a", 0.6) as leases:
+        async with Leases(store, "a", 3.0) as leases:
             running = asyncio.create_task(
                 leases.holding(
                     IMPORT_LEASE, lambda: import_history(paused, ua, [newer], batch_size=2, progress=progress)
