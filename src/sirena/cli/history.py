@@ -161,7 +161,9 @@ def _import(
                     def step(phase: str, done: int, total: int) -> None:
                         bar.update(tasks[phase], completed=done, total=total)
 
-                    return await history.import_files(inputs, progress=step, keep_unmatched=keep_unmatched)
+                    return await history.import_files(
+                        inputs, progress=step, keep_unmatched=keep_unmatched, leases=leases
+                    )
 
             # one import at a time per database, a server's included; this process's own name (host and process
             # id), never the node id of a server it shares its environment with

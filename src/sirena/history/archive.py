@@ -8,10 +8,11 @@ import json
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sirena.domain.model import Alert, Kind, Source, Status
 from sirena.errors import UnknownRegion, ValidationFailed
-from sirena.history.importer import HistoryFile, Progress, import_history, sql_store
+from sirena.history.importer import IMPORT_LEASE, HistoryFile, Progress, import_history, sql_store
 from sirena.history.records import to_ms
 from sirena.history.report import ImportReport
 from sirena.history.stats import StatsQuery, StatsResult, assemble, plan
@@ -20,6 +21,9 @@ from sirena.regions import RegionRegistry
 from sirena.store import history as sql
 from sirena.store.history import ExportRow, HistoryFilter
 from sirena.store.sql import Connection
+
+if TYPE_CHECKING:
+    from sirena.cluster import Leases
 
 __all__ = ["STATS_SOURCES", "History", "ReplayItem", "parse_choices"]
 
@@ -82,9 +86,19 @@ class History:
     # -- import ----------------------------------------------------------------------------------------------
 
     async def import_files(
-        self, files: Sequence[HistoryFile], *, progress: Progress | None = None, keep_unmatched: bool = False
+        self,
+        files: Sequence[HistoryFile],
+        *,
+        progress: Progress | None = None,
+        keep_unmatched: bool = False,
+        leases: Leases | None = None,
     ) -> ImportReport:
-        return await import_history(self.store, self.registry, files, progress=progress, keep_unmatched=keep_unmatched)
+        """Import ``files`` (see :func:`~sirena.history.importer.import_history`), under :data:`IMPORT_LEASE` of
+        ``leases`` when given: an import whose lease is lost keeps what it wrote for whoever holds the lease now."""
+        take_back = None if leases is None else (lambda: IMPORT_LEASE in leases.held)
+        return await import_history(
+            self.store, self.registry, files, progress=progress, keep_unmatched=keep_unmatched, take_back=take_back
+        )
 
     # -- statistics ------------------------------------------------------------------------------------------
 

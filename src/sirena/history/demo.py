@@ -117,8 +117,8 @@ class DemoFeed:
 async def import_builtin(runtime: Runtime, files: Sequence[HistoryFile] | None = None) -> ImportReport | None:
     """Import the shipped record (or ``files``) unless a finished import is recorded in the database; the report,
     or ``None`` when there was nothing to do. One node at a time: the others (and ``sirena import``) wait for
-    the lease ``history-import`` and then find the import done. An interrupted import, or one whose lease is lost,
-    is taken back and not recorded, so it is done again (see :mod:`sirena.history.importer`)."""
+    the lease ``history-import`` and then find the import done. An interrupted import is taken back, one whose lease
+    is lost keeps what it wrote; neither is recorded, so it is done again (see :mod:`sirena.history.importer`)."""
     store = runtime.store
 
     async def work() -> ImportReport | None:
@@ -126,14 +126,15 @@ async def import_builtin(runtime: Runtime, files: Sequence[HistoryFile] | None =
             return None
         log.info("%s", messages.t("history.demo.importing"))
         history = History(store, runtime.registry)
-        report = await history.import_files(builtin_files() if files is None else files, progress=_log_step)
+        chosen = builtin_files() if files is None else files
+        report = await history.import_files(chosen, progress=_log_step, leases=runtime.leases)
         await store.set_meta(IMPORTED_KEY, str(report.alerts))
         return report
 
     while await store.get_meta(IMPORTED_KEY) is None:
         try:
             report = await runtime.leases.holding(IMPORT_LEASE, work)
-        except LeaseLost as exc:  # taken back; whoever holds the lease now imports, or this node again
+        except LeaseLost as exc:  # whoever holds the lease now imports (finding what this one wrote), or this node
             log.warning("%s", exc.detail())
             continue
         if report is not None:

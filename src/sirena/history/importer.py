@@ -9,7 +9,8 @@ the event log: imported alerts were never live and no live channel hears of them
 
 Imports run one at a time per database, each under the work lease :data:`IMPORT_LEASE` (the CLI's and a demo
 server's alike): two imports writing the same alerts at once could otherwise take back, when one stops, what the
-other counts on. An import whose lease is lost stops, and so is taken back.
+other counts on. An import whose lease is lost stops and keeps what it wrote (``take_back``): the process that
+holds the lease now may already count those alerts as stored, and importing again completes them.
 """
 
 from __future__ import annotations
@@ -207,8 +208,10 @@ async def import_history(
     progress: Progress | None = None,
     batch_size: int = BATCH_SIZE,
     keep_unmatched: bool = False,
+    take_back: Callable[[], bool] | None = None,
 ) -> ImportReport:
-    """Import ``files`` into ``store``; safe to repeat (a second import of the same files adds nothing)."""
+    """Import ``files`` into ``store``; safe to repeat (a second import of the same files adds nothing). An import
+    that stops takes back what it wrote, unless ``take_back()`` says no at that moment."""
     sql = sql_store(store)
     began = time.perf_counter()
     unmatched: list[UnmatchedRow] | None = [] if keep_unmatched else None
@@ -237,7 +240,7 @@ async def import_history(
             if progress is not None:
                 progress("write", start + len(chunk), len(records))
     except BaseException:  # stopped (Ctrl-C, a failing batch, a server shutting down): as if it had not started
-        if written:
+        if written and (take_back is None or take_back()):
             await asyncio.shield(sql.transaction(functools.partial(undo_records, written=written)))
         raise
     report.seconds = time.perf_counter() - began
