@@ -196,18 +196,7 @@ def _print_import(report: ImportReport, lang: str) -> None:
                 "history.cli.unmatched_line", lang, count=count, reason=messages.t(f"history.reason.{reason}", lang)
             )
         )
-    click.echo(
-        messages.t(
-            "history.cli.imported",
-            lang,
-            alerts=report.alerts,
-            ongoing=report.ongoing,
-            added=report.added,
-            updated=report.updated,
-            unchanged=report.unchanged,
-            seconds=report.seconds,
-        )
-    )
+    click.echo(report.summary(lang))
 
 
 # -- stats ---------------------------------------------------------------------------------------------------------

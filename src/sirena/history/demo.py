@@ -138,18 +138,7 @@ async def import_builtin(runtime: Runtime, files: Sequence[HistoryFile] | None =
             log.warning("%s", exc.detail())
             continue
         if report is not None:
-            log.info(
-                "%s",
-                messages.t(
-                    "history.cli.imported",
-                    alerts=report.alerts,
-                    ongoing=report.ongoing,
-                    added=report.added,
-                    updated=report.updated,
-                    unchanged=report.unchanged,
-                    seconds=report.seconds,
-                ),
-            )
+            log.info("%s", report.summary())
         return report
     return None
 

@@ -6,6 +6,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from sirena import messages
+
 __all__ = ["FileReport", "ImportReport", "UnmatchedRow"]
 
 
@@ -65,6 +67,19 @@ class ImportReport:
         for report in self.files:
             total.update(report.unmatched)
         return total
+
+    def summary(self, lang: str = messages.DEFAULT_LANGUAGE) -> str:
+        """One line: alerts, how many were new, updated or already there, and the time taken."""
+        return messages.t(
+            "history.cli.imported",
+            lang,
+            alerts=self.alerts,
+            ongoing=self.ongoing,
+            added=self.added,
+            updated=self.updated,
+            unchanged=self.unchanged,
+            seconds=self.seconds,
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {

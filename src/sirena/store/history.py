@@ -132,14 +132,7 @@ def write_records(conn: Connection, batch: Sequence[tuple[HistoryRecord, AlertRo
         new_rows,
     )
     conn.executemany("INSERT INTO alert_regions (alert_id, region_id, partial) VALUES (?, ?, 0)", regions)
-    conn.executemany("UPDATE alerts SET updated_at = ?, ended_at = ?, body = ? WHERE id = ?", changed)
-    conn.executemany(
-        "INSERT INTO history_flags (alert_id, estimated_end, open_ended) VALUES (?, ?, ?) ON CONFLICT(alert_id) "
-        "DO UPDATE SET estimated_end = excluded.estimated_end, open_ended = excluded.open_ended",
-        flags,
-    )
-    conn.executemany("DELETE FROM history_flags WHERE alert_id = ?", unflag)
-    _write_rollup(conn, rollup)
+    _rewrite(conn, changed, flags, unflag, rollup)
     return WriteCounts(added=len(new_rows), updated=len(changed), unchanged=unchanged)
 
 
@@ -185,14 +178,7 @@ def undo_records(conn: Connection, written: Sequence[Written]) -> int:
     conn.execute("DELETE FROM history_flags WHERE alert_id IN (SELECT value FROM json_each(?))", gone)
     conn.execute("DELETE FROM alert_regions WHERE alert_id IN (SELECT value FROM json_each(?))", gone)
     conn.execute("DELETE FROM alerts WHERE id IN (SELECT value FROM json_each(?))", gone)
-    conn.executemany("UPDATE alerts SET updated_at = ?, ended_at = ?, body = ? WHERE id = ?", restored)
-    conn.executemany(
-        "INSERT INTO history_flags (alert_id, estimated_end, open_ended) VALUES (?, ?, ?) ON CONFLICT(alert_id) "
-        "DO UPDATE SET estimated_end = excluded.estimated_end, open_ended = excluded.open_ended",
-        flags,
-    )
-    conn.executemany("DELETE FROM history_flags WHERE alert_id = ?", unflag)
-    _write_rollup(conn, rollup)
+    _rewrite(conn, restored, flags, unflag, rollup)
     for unit, table in TABLES.items():  # cells the import made and the undo emptied go too
         cells = [row[:4] for row in rollup.rows(rollup.hours if unit == "hour" else rollup.days)]
         conn.executemany(
@@ -201,6 +187,25 @@ def undo_records(conn: Connection, written: Sequence[Written]) -> int:
             cells,
         )
     return len(added) + len(restored)
+
+
+def _rewrite(
+    conn: Connection,
+    ends: Sequence[tuple[Any, ...]],
+    flags: Sequence[tuple[Any, ...]],
+    unflag: Sequence[tuple[Any, ...]],
+    rollup: Rollup,
+) -> None:
+    """Alerts' ends and bodies replaced, their history flags set or cleared, and the rollups moved by ``rollup``
+    (what an import writes over stored alerts, and what taking an import back puts back)."""
+    conn.executemany("UPDATE alerts SET updated_at = ?, ended_at = ?, body = ? WHERE id = ?", ends)
+    conn.executemany(
+        "INSERT INTO history_flags (alert_id, estimated_end, open_ended) VALUES (?, ?, ?) ON CONFLICT(alert_id) "
+        "DO UPDATE SET estimated_end = excluded.estimated_end, open_ended = excluded.open_ended",
+        flags,
+    )
+    conn.executemany("DELETE FROM history_flags WHERE alert_id = ?", unflag)
+    _write_rollup(conn, rollup)
 
 
 def _write_rollup(conn: Connection, rollup: Rollup) -> None:
