@@ -4,7 +4,8 @@ A ``HEAD`` request runs the ``GET`` route of its path, so the status and headers
 where ``GET`` gives one) are the same; the response ends as soon as it starts and whatever body the route goes on
 to send is dropped. A live stream (``/api/v1/stream``) answers with its headers and ends at once: after the end
 the stream is told the client has gone, so it stops instead of running on. A path without ``GET`` stays 405;
-an ``Allow`` header that names ``GET`` names ``HEAD`` too.
+an ``Allow`` header that names ``GET`` names ``HEAD`` too (added where 405 problems are written, in
+:mod:`sirena.web.problems`).
 """
 
 from __future__ import annotations
@@ -19,11 +20,8 @@ class HeadAsGet:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["method"] != "HEAD":
             await self.app(scope, receive, send)
-            return
-        if scope["method"] != "HEAD":
-            await self.app(scope, receive, _allowing_head(send))
             return
         ended = asyncio.Event()
         received = False
@@ -43,23 +41,4 @@ class HeadAsGet:
             await send({"type": "http.response.body", "body": b"", "more_body": False})
             ended.set()
 
-        await self.app({**scope, "method": "GET"}, receive_until_ended, _allowing_head(send_head))
-
-
-def _allowing_head(send: Send) -> Send:
-    """``send`` with ``HEAD`` added to an ``Allow`` header that names ``GET`` (a 405)."""
-
-    async def send_allowing_head(message: Message) -> None:
-        if message["type"] == "http.response.start" and message["status"] == 405:
-            headers = [(k, _with_head(v) if k.lower() == b"allow" else v) for k, v in message.get("headers", [])]
-            message = {**message, "headers": headers}
-        await send(message)
-
-    return send_allowing_head
-
-
-def _with_head(allow: bytes) -> bytes:
-    methods = [m.strip() for m in allow.split(b",") if m.strip()]
-    if b"GET" in methods and b"HEAD" not in methods:
-        methods.insert(methods.index(b"GET") + 1, b"HEAD")
-    return b", ".join(methods)
+        await self.app({**scope, "method": "GET"}, receive_until_ended, send_head)

@@ -145,6 +145,18 @@ class MethodNotAllowed(errors.SirenaError):
     key = "error.method_not_allowed"
 
 
+def _allowing_head(headers: dict[str, str]) -> dict[str, str]:
+    """A 405's headers with ``HEAD`` beside a ``GET`` its ``Allow`` names (every GET path answers HEAD too, see
+    :mod:`sirena.web.head`)."""
+    for name, value in headers.items():
+        if name.lower() == "allow":
+            methods = [m.strip() for m in value.split(",") if m.strip()]
+            if "GET" in methods and "HEAD" not in methods:
+                methods.insert(methods.index("GET") + 1, "HEAD")
+            headers[name] = ", ".join(methods)
+    return headers
+
+
 def install(app: FastAPI) -> None:
     async def on_sirena_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, errors.SirenaError)
@@ -160,7 +172,7 @@ def install(app: FastAPI) -> None:
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         if exc.status_code == 405:
-            return render(MethodNotAllowed(), request, dict(exc.headers or {}))
+            return render(MethodNotAllowed(), request, _allowing_head(dict(exc.headers or {})))
         cls = HTTP_ERRORS.get(exc.status_code, errors.SirenaError)
         return render(cls(), request, dict(exc.headers or {}))
 
