@@ -9,6 +9,7 @@ import os
 import sqlite3
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -228,15 +229,29 @@ class Stop(Exception):
     """What Ctrl-C or a failing batch is to the import: it stops between two batches."""
 
 
+async def _older_imported(tmp_path: Path, ua: RegionRegistry) -> tuple[Path, HistoryFile, HistoryFile]:
+    """A database holding an older file's alerts, that file and a newer one that adds to and replaces them."""
+    older = _file("a.csv", OFFICIAL, [ROWS[3]])
+    newer = _file("b.csv", OFFICIAL, [ROWS[0], ROWS[1], ROWS[3], ROWS[4]])
+    db = tmp_path / "a.db"
+    assert await _import(db, ua, older) == (3, 0, 0)
+    return db, older, newer
+
+
+async def _unbroken(tmp_path: Path, ua: RegionRegistry, *files: HistoryFile) -> tuple[Any, ...]:
+    """The state ``files`` leave, each imported whole in turn into a fresh database."""
+    unbroken = tmp_path / "unbroken.db"
+    for file in files:
+        await _import(unbroken, ua, file)
+    return _state(unbroken)
+
+
 @pytest.mark.parametrize("after_batches", [1, 2, 3])
 async def test_an_import_that_stops_midway_leaves_the_database_as_before(
     tmp_path: Path, ua: RegionRegistry, after_batches: int
 ) -> None:
     """Batches already committed (new alerts, and ends that replaced stored ones) are taken back, rollups too."""
-    older = _file("a.csv", OFFICIAL, [ROWS[3]])
-    newer = _file("b.csv", OFFICIAL, [ROWS[0], ROWS[1], ROWS[3], ROWS[4]])
-    db = tmp_path / "a.db"
-    assert await _import(db, ua, older) == (3, 0, 0)
+    db, older, newer = await _older_imported(tmp_path, ua)
     before = _state(db)
     written: list[int] = []
 
@@ -264,10 +279,7 @@ async def test_an_import_that_stops_midway_leaves_the_database_as_before(
         assert conn.execute("SELECT COUNT(*) FROM history_flags").fetchone() == flags
         assert conn.execute("SELECT COUNT(*) FROM history_rollup_hour WHERE alerts = 0 AND ms = 0").fetchone() == zeros
     await _import(db, ua, newer)  # the next import starts over and ends where an unbroken one does
-    unbroken = tmp_path / "unbroken.db"
-    await _import(unbroken, ua, older)
-    await _import(unbroken, ua, newer)
-    assert _state(db) == _state(unbroken)
+    assert _state(db) == await _unbroken(tmp_path, ua, older, newer)
 
 
 # -- one import at a time ------------------------------------------------------------------------------------------
@@ -380,10 +392,7 @@ async def test_an_import_whose_lease_is_lost_stops_and_keeps_what_it_wrote_for_t
 ) -> None:
     """The process holding the lease now may already count the alerts written as stored: they stay, and its
     import completes them (as ``History.import_files`` is told by ``leases``)."""
-    older = _file("a.csv", OFFICIAL, [ROWS[3]])
-    newer = _file("b.csv", OFFICIAL, [ROWS[0], ROWS[1], ROWS[3], ROWS[4]])
-    db = tmp_path / "a.db"
-    assert await _import(db, ua, older) == (3, 0, 0)
+    db, older, newer = await _older_imported(tmp_path, ua)
     before = _state(db)
     store = SQLiteStore(f"sqlite:///{db}")
     await store.open()
@@ -425,7 +434,4 @@ async def test_an_import_whose_lease_is_lost_stops_and_keeps_what_it_wrote_for_t
     finally:
         await store.close()
     assert await _import(db, ua, newer) != (0, 0, 0)  # the next holder's import completes what was written
-    unbroken = tmp_path / "unbroken.db"
-    await _import(unbroken, ua, older)
-    await _import(unbroken, ua, newer)
-    assert _state(db) == _state(unbroken)
+    assert _state(db) == await _unbroken(tmp_path, ua, older, newer)
